@@ -1,0 +1,3 @@
+module github.com/wirekit/socketio
+
+go 1.23
