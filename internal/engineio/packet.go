@@ -1,0 +1,142 @@
+// Package engineio implements the server side of the Engine.IO protocol,
+// version 4: sessions over HTTP long-polling and WebSocket, the upgrade from
+// one to the other, server heartbeats and payload limits.
+//
+// The package is transport machinery for the socketio package; nothing here is
+// part of the public API.
+//
+// Wire format in one paragraph: a packet is a type digit followed by data
+// ("4hello" is a message carrying "hello"). A polling payload joins packets
+// with the record separator 0x1e. Binary messages travel over polling as
+// 'b' followed by base64, and over WebSocket as binary frames with no type
+// byte.
+package engineio
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+)
+
+// Packet type bytes.
+const (
+	TypeOpen    byte = '0'
+	TypeClose   byte = '1'
+	TypePing    byte = '2'
+	TypePong    byte = '3'
+	TypeMessage byte = '4'
+	TypeUpgrade byte = '5'
+	TypeNoop    byte = '6'
+)
+
+const recordSeparator = 0x1e
+
+// Packet is an Engine.IO packet as queued for sending.
+//
+// A text packet's Data starts with its type byte: a message carrying "hi" is
+// Data "4hi". A binary packet (always a message) holds the raw bytes, with no
+// type byte. Queued Data is never modified, so one slice can be queued on any
+// number of sessions.
+type Packet struct {
+	Data   []byte
+	Binary bool
+}
+
+// ErrInvalidPacket reports bytes from a client that are not a valid
+// Engine.IO packet or payload.
+var ErrInvalidPacket = errors.New("engineio: invalid packet")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidPacket, fmt.Sprintf(format, args...))
+}
+
+// decodedPacket is one packet received from a client.
+type decodedPacket struct {
+	typ    byte
+	data   []byte // without the type byte
+	binary bool
+}
+
+// decodeText decodes one packet from a WebSocket text frame or one record of
+// a polling payload.
+func decodeText(b []byte) (decodedPacket, error) {
+	if len(b) == 0 {
+		return decodedPacket{}, invalid("empty packet")
+	}
+	t := b[0]
+	if t == 'b' {
+		raw := b[1:]
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
+		n, err := base64.StdEncoding.Decode(out, raw)
+		if err != nil {
+			return decodedPacket{}, invalid("bad base64 in binary packet")
+		}
+		return decodedPacket{typ: TypeMessage, data: out[:n], binary: true}, nil
+	}
+	if t < TypeOpen || t > TypeNoop {
+		return decodedPacket{}, invalid("unknown packet type %q", t)
+	}
+	return decodedPacket{typ: t, data: b[1:]}, nil
+}
+
+// decodePayload splits a polling payload into packets. It calls fn for each
+// packet in order and stops at the first error, so that nothing after an
+// invalid packet is delivered.
+func decodePayload(body []byte, fn func(decodedPacket) error) error {
+	if len(body) == 0 {
+		return invalid("empty payload")
+	}
+	for len(body) > 0 {
+		i := bytes.IndexByte(body, recordSeparator)
+		var rec []byte
+		if i < 0 {
+			rec, body = body, nil
+		} else {
+			rec, body = body[:i], body[i+1:]
+			if len(body) == 0 {
+				return invalid("payload ends with a separator")
+			}
+		}
+		p, err := decodeText(rec)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendPayload appends packets to dst as a polling payload.
+func appendPayload(dst []byte, pkts []Packet) []byte {
+	for i, p := range pkts {
+		if i > 0 {
+			dst = append(dst, recordSeparator)
+		}
+		if p.Binary {
+			dst = append(dst, 'b')
+			dst = base64.StdEncoding.AppendEncode(dst, p.Data)
+		} else {
+			dst = append(dst, p.Data...)
+		}
+	}
+	return dst
+}
+
+// payloadSize is the length of appendPayload's output.
+func payloadSize(pkts []Packet) int {
+	n := 0
+	for i, p := range pkts {
+		if i > 0 {
+			n++
+		}
+		if p.Binary {
+			n += 1 + base64.StdEncoding.EncodedLen(len(p.Data))
+		} else {
+			n += len(p.Data)
+		}
+	}
+	return n
+}

@@ -1,0 +1,201 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// servePoll answers a long-polling GET with everything queued, waiting until
+// there is something to send.
+func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		writeError(w, codeUnknownSID, "")
+		return
+	}
+	if s.transport != Polling {
+		s.mu.Unlock()
+		writeError(w, codeBadRequest, "")
+		return
+	}
+	if s.polling {
+		// Two GETs at once: the protocol closes the session. The first
+		// GET receives the close packet.
+		s.mu.Unlock()
+		s.srv.log.Debug("engineio: concurrent GET", "sid", s.id)
+		s.closeNow(ReasonTransportError, false)
+		writeError(w, codeBadRequest, "")
+		return
+	}
+	s.polling = true
+	for !s.pollReadyLocked() {
+		s.mu.Unlock()
+		select {
+		case <-s.pollWake:
+		case <-s.done:
+		case <-r.Context().Done():
+			// The client went away while waiting: the protocol closes the
+			// session.
+			s.closeNow(ReasonTransportClose, false)
+			return
+		}
+		s.mu.Lock()
+	}
+	var (
+		batch  []Packet
+		ping   bool
+		finish bool // a graceful close completes with this response
+		body   []byte
+	)
+	switch {
+	case s.state == stateClosed:
+		if s.noopClose {
+			body = []byte{TypeNoop}
+		} else {
+			body = []byte{TypeClose}
+		}
+	case s.transport != Polling:
+		// Upgraded while waiting: everything goes to the WebSocket now.
+		body = []byte{TypeNoop}
+	default:
+		ping, s.pingDue = s.pingDue, false
+		batch = s.takeLocked()
+		finish = s.state == stateClosing
+		if !ping && len(batch) == 0 && !finish {
+			body = []byte{TypeNoop} // upgrading
+		}
+	}
+	s.mu.Unlock()
+
+	if body == nil {
+		n := payloadSize(batch)
+		if ping {
+			n += 2
+		}
+		if finish {
+			n += 2
+		}
+		body = make([]byte, 0, n)
+		if ping {
+			body = append(body, TypePing)
+			if len(batch) > 0 {
+				body = append(body, recordSeparator)
+			}
+		}
+		body = appendPayload(body, batch)
+		if finish {
+			if len(body) > 0 {
+				body = append(body, recordSeparator)
+			}
+			body = append(body, TypeClose)
+		}
+		s.recycle(batch)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	_, err := w.Write(body)
+	s.mu.Lock()
+	s.polling = false
+	s.mu.Unlock()
+	if finish {
+		s.closeNow(ReasonForcedClose, false)
+	} else if err != nil {
+		s.closeNow(ReasonTransportError, false)
+	}
+}
+
+// pollReadyLocked reports whether a waiting GET has something to answer.
+func (s *Session) pollReadyLocked() bool {
+	return s.state != stateOpen || s.pingDue || len(s.queue) > 0 ||
+		s.transport != Polling || s.probed
+}
+
+var errTooLarge = errors.New("payload too large")
+
+// servePost reads a payload of packets from the client.
+func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		writeError(w, codeUnknownSID, "")
+		return
+	}
+	if s.transport != Polling {
+		s.mu.Unlock()
+		writeError(w, codeBadRequest, "")
+		return
+	}
+	if s.posting {
+		s.mu.Unlock()
+		s.closeNow(ReasonTransportError, false)
+		writeError(w, codeBadRequest, "")
+		return
+	}
+	s.posting = true
+	s.mu.Unlock()
+	body, err := readBody(r, s.srv.cfg.MaxPayload)
+	if err == nil {
+		err = decodePayload(body, s.onPacket)
+	}
+	// Done before answering: a client that completes an upgrade as soon as
+	// it reads "ok" must find no POST in progress.
+	s.mu.Lock()
+	s.posting = false
+	s.mu.Unlock()
+	switch {
+	case err == nil, err == errStop:
+	case errors.Is(err, errTooLarge):
+		s.closeNow(ReasonTransportError, false)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		return
+	case !errors.Is(err, ErrInvalidPacket):
+		s.closeNow(ReasonTransportError, false)
+		writeError(w, codeBadRequest, "")
+		return
+	default:
+		s.srv.log.Debug("engineio: bad payload", "sid", s.id, "err", err)
+		s.closeNow(ReasonParseError, false)
+		writeError(w, codeBadRequest, "")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=UTF-8")
+	h.Set("Content-Length", "2")
+	w.Write([]byte("ok"))
+}
+
+// readBody reads at most max bytes: the limit is enforced while reading,
+// whatever Content-Length says (or does not say, when chunked).
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, errTooLarge
+	}
+	size := r.ContentLength
+	if size < 0 || size > 64<<10 {
+		size = 512 // grow as it comes: a header is no reason to allocate
+	}
+	buf := make([]byte, 0, size+1)
+	lr := io.LimitReader(r.Body, max+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return nil, errTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,389 @@
+package engineio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/websocket"
+)
+
+// Transport names as they appear in the "transport" query parameter.
+const (
+	Polling   = "polling"
+	WebSocket = "websocket"
+)
+
+// Close reasons reported to Handler.OnClose. They match the reasons of the
+// reference server, which the Socket.IO layer passes on to its users.
+const (
+	ReasonTransportClose = "transport close"
+	ReasonTransportError = "transport error"
+	ReasonPingTimeout    = "ping timeout"
+	ReasonParseError     = "parse error"
+	ReasonForcedClose    = "forced close"
+	ReasonShutdown       = "server shutting down"
+	ReasonQueueOverflow  = "send queue overflow"
+)
+
+// Defaults, the same as the reference server's.
+const (
+	DefaultPingInterval     = 25 * time.Second
+	DefaultPingTimeout      = 20 * time.Second
+	DefaultUpgradeTimeout   = 10 * time.Second
+	DefaultMaxPayload       = 1_000_000
+	DefaultMaxBufferedBytes = 4 << 20
+)
+
+// Config configures a Server. The zero value of every field means its
+// default.
+type Config struct {
+	PingInterval   time.Duration
+	PingTimeout    time.Duration
+	UpgradeTimeout time.Duration
+	// MaxPayload caps what a client may send in one HTTP request body or one
+	// WebSocket message, in bytes.
+	MaxPayload int64
+	// MaxBufferedBytes caps the bytes queued for one session; a session
+	// whose queue would grow past it is closed with ReasonQueueOverflow.
+	MaxBufferedBytes int64
+	// DisablePolling and DisableWebSocket turn a transport off.
+	DisablePolling   bool
+	DisableWebSocket bool
+	// CheckOrigin decides whether a request that carries an Origin header is
+	// allowed. Nil allows every origin (the root package always sets it).
+	CheckOrigin func(r *http.Request) bool
+	// AllowRequest, when set, may refuse a handshake: its error message goes
+	// to the client with code 4 (Forbidden).
+	AllowRequest func(r *http.Request) error
+	// Logger receives diagnostics; nil is silent.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = DefaultPingTimeout
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = DefaultUpgradeTimeout
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = DefaultMaxPayload
+	}
+	if c.MaxBufferedBytes <= 0 {
+		c.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
+}
+
+// Handler receives the events of every session of a Server.
+//
+// OnOpen runs once per session before any of its messages. OnMessage runs
+// for each message the client sends, one at a time and in order for a given
+// session; data belongs to the handler. OnClose runs exactly once, after the
+// session has been removed from the server. None of them runs under a lock
+// of this package, so each may call any Session method.
+type Handler interface {
+	OnOpen(s *Session)
+	OnMessage(s *Session, data []byte, binary bool)
+	OnClose(s *Session, reason string)
+}
+
+// Server serves Engine.IO sessions over HTTP.
+type Server struct {
+	cfg Config
+	h   Handler
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	shutdown bool
+	changed  chan struct{} // closed and replaced when a session is removed
+}
+
+// NewServer returns a Server that reports session events to h.
+func NewServer(cfg Config, h Handler) *Server {
+	cfg.setDefaults()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(discardHandler{})
+	}
+	return &Server{
+		cfg:      cfg,
+		h:        h,
+		log:      log,
+		sessions: make(map[string]*Session),
+		changed:  make(chan struct{}),
+	}
+}
+
+// Config returns the configuration in force, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// Count returns the number of open sessions.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+// Session returns the open session with the given id, or nil.
+func (s *Server) Session(id string) *Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
+// Error codes of the Engine.IO protocol.
+const (
+	codeTransportUnknown   = 0
+	codeUnknownSID         = 1
+	codeBadHandshakeMethod = 2
+	codeBadRequest         = 3
+	codeForbidden          = 4
+	codeUnsupportedVersion = 5
+)
+
+var codeMessages = [...]string{
+	"Transport unknown",
+	"Session ID unknown",
+	"Bad handshake method",
+	"Bad request",
+	"Forbidden",
+	"Unsupported protocol version",
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	status := http.StatusBadRequest
+	if code == codeForbidden {
+		status = http.StatusForbidden
+	}
+	if msg == "" {
+		msg = codeMessages[code]
+	}
+	body, _ := json.Marshal(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, msg})
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// ServeHTTP serves one Engine.IO request: a handshake, a poll, a POST of
+// packets, or a WebSocket.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Origin") != "" {
+		if s.cfg.CheckOrigin != nil && !s.cfg.CheckOrigin(r) {
+			writeError(w, codeForbidden, "")
+			return
+		}
+		if !isWebSocketUpgrade(r) {
+			setCORS(w, r)
+		}
+	}
+	if r.Method == http.MethodOptions {
+		preflight(w, r)
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("EIO") != "4" {
+		writeError(w, codeUnsupportedVersion, "")
+		return
+	}
+	transport := q.Get("transport")
+	switch {
+	case transport == Polling && !s.cfg.DisablePolling:
+	case transport == WebSocket && !s.cfg.DisableWebSocket:
+	default:
+		writeError(w, codeTransportUnknown, "")
+		return
+	}
+	sid := q.Get("sid")
+	if sid == "" {
+		s.handshake(w, r, transport)
+		return
+	}
+	sess := s.Session(sid)
+	if sess == nil {
+		writeError(w, codeUnknownSID, "")
+		return
+	}
+	if transport == WebSocket {
+		if !isWebSocketUpgrade(r) {
+			writeError(w, codeBadRequest, "")
+			return
+		}
+		s.serveWebSocket(w, r, sess)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		sess.servePoll(w, r)
+	case http.MethodPost:
+		sess.servePost(w, r)
+	default:
+		writeError(w, codeBadRequest, "")
+	}
+}
+
+func setCORS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Add("Vary", "Origin")
+}
+
+func preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req)
+	}
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string) {
+	if r.Method != http.MethodGet {
+		writeError(w, codeBadHandshakeMethod, "")
+		return
+	}
+	if transport == WebSocket && !isWebSocketUpgrade(r) {
+		writeError(w, codeBadRequest, "")
+		return
+	}
+	if s.cfg.AllowRequest != nil {
+		if err := s.cfg.AllowRequest(r); err != nil {
+			writeError(w, codeForbidden, err.Error())
+			return
+		}
+	}
+	if transport == WebSocket {
+		s.serveWebSocket(w, r, nil)
+		return
+	}
+	sess, err := s.open(r, Polling)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	body := sess.openPacket()
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// errShutdown refuses handshakes once Shutdown has begun.
+var errShutdown = errors.New("engineio: server is shutting down")
+
+// open creates and registers a session and runs OnOpen.
+func (s *Server) open(r *http.Request, transport string) (*Session, error) {
+	sess := newSession(s, r, transport)
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return nil, errShutdown
+	}
+	s.sessions[sess.id] = sess
+	s.mu.Unlock()
+	s.h.OnOpen(sess)
+	sess.mu.Lock()
+	sess.schedulePingLocked()
+	sess.mu.Unlock()
+	return sess, nil
+}
+
+func (s *Server) remove(sess *Session) {
+	s.mu.Lock()
+	if s.sessions[sess.id] == sess {
+		delete(s.sessions, sess.id)
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting sessions, closes every open session gracefully
+// (what is queued is flushed first) and waits until all are gone or ctx ends;
+// then it closes what remains at once and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	all := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		all = append(all, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range all {
+		sess.Close(ReasonShutdown)
+	}
+	for {
+		s.mu.Lock()
+		n, ch := len(s.sessions), s.changed
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			s.mu.Lock()
+			all = all[:0]
+			for _, sess := range s.sessions {
+				all = append(all, sess)
+			}
+			s.mu.Unlock()
+			for _, sess := range all {
+				sess.closeNow(ReasonShutdown, false)
+			}
+			return ctx.Err()
+		}
+	}
+}
+
+func newID() string {
+	var b [15]byte // 120 bits
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("engineio: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewID returns a random identifier of 120 bits from crypto/rand, as used
+// for session ids.
+func NewID() string { return newID() }
+
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }
+
+// wsServer returns the x/net/websocket server for one request. Origin has
+// already been checked by ServeHTTP; x/net's default check would refuse
+// clients that send no Origin at all, which non-browser clients do.
+func (s *Server) wsServer(handler func(*websocket.Conn)) websocket.Server {
+	return websocket.Server{
+		Handshake: func(*websocket.Config, *http.Request) error { return nil },
+		Handler:   handler,
+	}
+}

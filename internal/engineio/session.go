@@ -1,0 +1,327 @@
+package engineio
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/net/websocket"
+)
+
+// Errors returned by Session.Send.
+var (
+	ErrClosed     = errors.New("engineio: session closed")
+	ErrQueueFull  = errors.New("engineio: send queue full")
+	errDuplicated = errors.New("engineio: concurrent request on one session")
+)
+
+type sessionState uint8
+
+const (
+	stateOpen    sessionState = iota
+	stateClosing              // flushing its queue, then closes
+	stateClosed
+)
+
+// Session is one Engine.IO connection. Its methods are safe for concurrent
+// use.
+type Session struct {
+	srv  *Server
+	id   string
+	req  *http.Request
+	done chan struct{} // closed when the session closes
+
+	// Value is the upper layer's state for this session, set in OnOpen
+	// before any message arrives and not changed afterwards.
+	Value any
+
+	mu        sync.Mutex
+	state     sessionState
+	reason    string
+	transport string
+	queue     []Packet
+	spare     []Packet
+	queued    int64 // bytes in queue
+	pingDue   bool
+	wake      chan struct{} // capacity 1: the WebSocket writer
+	pollWake  chan struct{} // capacity 1: a waiting GET
+	noopClose bool          // a GET pending at close answers 6 rather than 1
+
+	// heartbeat
+	timer        *time.Timer
+	timerGen     uint64
+	awaitingPong bool
+
+	// polling
+	polling   bool // a GET is in progress
+	posting   bool // a POST is in progress
+	upgrading bool // a WebSocket is probing this session
+	probed    bool // ... and has sent 2probe
+
+	// websocket
+	ws        *websocket.Conn
+	probeWS   *websocket.Conn
+	closeCode int
+}
+
+func newSession(srv *Server, r *http.Request, transport string) *Session {
+	req := &http.Request{
+		Method:     r.Method,
+		URL:        r.URL,
+		Proto:      r.Proto,
+		ProtoMajor: r.ProtoMajor,
+		ProtoMinor: r.ProtoMinor,
+		Header:     r.Header.Clone(),
+		Host:       r.Host,
+		RemoteAddr: r.RemoteAddr,
+		RequestURI: r.RequestURI,
+		TLS:        r.TLS,
+	}
+	return &Session{
+		srv:       srv,
+		id:        newID(),
+		req:       req,
+		done:      make(chan struct{}),
+		transport: transport,
+		wake:      make(chan struct{}, 1),
+		pollWake:  make(chan struct{}, 1),
+	}
+}
+
+// ID returns the session id (the "sid" of the protocol).
+func (s *Session) ID() string { return s.id }
+
+// Request returns the handshake request: its method, URL, headers, host,
+// remote address and TLS state. Its body is not available.
+func (s *Session) Request() *http.Request { return s.req }
+
+// Done returns a channel closed when the session closes.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Transport returns the name of the transport in use.
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport
+}
+
+// Writable reports whether a packet sent now would go out without waiting:
+// a poll is pending, or the WebSocket has nothing queued.
+func (s *Session) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen || s.upgrading {
+		return false
+	}
+	if s.transport == Polling {
+		return s.polling && len(s.queue) == 0
+	}
+	return len(s.queue) == 0
+}
+
+func (s *Session) openPacket() []byte {
+	upgrades := `[]`
+	if s.transport == Polling && !s.srv.cfg.DisableWebSocket {
+		upgrades = `["websocket"]`
+	}
+	c := &s.srv.cfg
+	b := make([]byte, 0, 128)
+	b = append(b, `0{"sid":"`...)
+	b = append(b, s.id...)
+	b = append(b, `","upgrades":`...)
+	b = append(b, upgrades...)
+	b = append(b, `,"pingInterval":`...)
+	b = strconv.AppendInt(b, c.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, c.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, c.MaxPayload, 10)
+	b = append(b, '}')
+	return b
+}
+
+func packetSize(p Packet) int64 { return int64(len(p.Data)) }
+
+// Send queues packets to be sent in order, with nothing from another Send
+// between them (a Socket.IO packet and its binary attachments stay
+// together). It never blocks on the network. When the queue would exceed
+// Config.MaxBufferedBytes, the session is closed with ReasonQueueOverflow
+// and ErrQueueFull is returned.
+func (s *Session) Send(pkts ...Packet) error {
+	var n int64
+	for _, p := range pkts {
+		n += packetSize(p)
+	}
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if s.queued+n > s.srv.cfg.MaxBufferedBytes {
+		s.mu.Unlock()
+		// OnClose may run user code: not on the sender's goroutine.
+		go s.closeNow(ReasonQueueOverflow, false)
+		return ErrQueueFull
+	}
+	s.queue = append(s.queue, pkts...)
+	s.queued += n
+	s.wakeLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Session) wakeLocked() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case s.pollWake <- struct{}{}:
+	default:
+	}
+}
+
+// takeLocked removes and returns everything queued. The caller hands the
+// slice back with recycle once it is written.
+func (s *Session) takeLocked() []Packet {
+	q := s.queue
+	s.queue = s.spare[:0]
+	s.spare = nil
+	s.queued = 0
+	return q
+}
+
+func (s *Session) recycle(q []Packet) {
+	clear(q)
+	s.mu.Lock()
+	if s.spare == nil && cap(q) <= 1024 {
+		s.spare = q[:0]
+	}
+	s.mu.Unlock()
+}
+
+// Close closes the session gracefully: what is already queued is sent, then
+// the client is told to close. Further Sends fail. If the client does not
+// collect the queue within PingTimeout, the session is closed anyway.
+func (s *Session) Close(reason string) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosing
+	s.reason = reason
+	s.timerGen++
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	gen := s.timerGen
+	s.timer = time.AfterFunc(s.srv.cfg.PingTimeout, func() { s.onTimer(gen, reason) })
+	s.wakeLocked()
+	s.mu.Unlock()
+}
+
+// closeNow closes the session at once: the queue is dropped, waiters are
+// released, OnClose runs. It is idempotent. noop selects what a pending GET
+// receives: a noop (the client asked to close) or a close packet.
+func (s *Session) closeNow(reason string, noop bool) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	if s.state == stateClosing && s.reason != "" {
+		reason = s.reason
+	}
+	s.state = stateClosed
+	s.reason = reason
+	s.noopClose = noop
+	s.timerGen++
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	clear(s.queue)
+	s.queue, s.spare, s.queued = nil, nil, 0
+	ws, probe := s.ws, s.probeWS
+	close(s.done)
+	s.mu.Unlock()
+
+	// Unblock the reader now; give the writer a moment to say goodbye.
+	now := time.Now()
+	for _, c := range []*websocket.Conn{ws, probe} {
+		if c != nil {
+			c.SetReadDeadline(now)
+			c.SetWriteDeadline(now.Add(time.Second))
+		}
+	}
+	s.srv.remove(s)
+	s.srv.h.OnClose(s, reason)
+}
+
+// schedulePingLocked arms the timer for the next ping.
+func (s *Session) schedulePingLocked() {
+	s.timerGen++
+	gen := s.timerGen
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(s.srv.cfg.PingInterval, func() { s.onTimer(gen, "") })
+}
+
+// onTimer fires for a ping due (reason "") or, with a reason, for a deadline
+// that closes the session: no pong in time, or a graceful close not
+// collected in time.
+func (s *Session) onTimer(gen uint64, reason string) {
+	s.mu.Lock()
+	if gen != s.timerGen || s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	if reason != "" {
+		s.mu.Unlock()
+		s.closeNow(reason, false)
+		return
+	}
+	// The pong deadline starts now, when the ping is queued; the ping goes
+	// out ahead of anything else queued.
+	s.pingDue = true
+	s.awaitingPong = true
+	s.timerGen++
+	gen = s.timerGen
+	s.timer = time.AfterFunc(s.srv.cfg.PingTimeout, func() { s.onTimer(gen, ReasonPingTimeout) })
+	s.wakeLocked()
+	s.mu.Unlock()
+}
+
+func (s *Session) onPong() {
+	s.mu.Lock()
+	if s.awaitingPong && s.state == stateOpen {
+		s.awaitingPong = false
+		s.schedulePingLocked()
+	}
+	s.mu.Unlock()
+}
+
+// errStop ends the processing of a payload without an error.
+var errStop = errors.New("stop")
+
+// onPacket handles one packet from the client, on the reading goroutine.
+func (s *Session) onPacket(p decodedPacket) error {
+	switch p.typ {
+	case TypeMessage:
+		s.srv.h.OnMessage(s, p.data, p.binary)
+	case TypePong:
+		s.onPong()
+	case TypeClose:
+		s.closeNow(ReasonTransportClose, true)
+		return errStop
+	case TypeNoop:
+	default:
+		// A client never sends open, ping (v4 heartbeats come from the
+		// server) or upgrade outside of an upgrade.
+		return invalid("unexpected packet type %q from client", p.typ)
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+// Command conformance serves what the official Engine.IO v4 and Socket.IO v5
+// test suites expect (see the socketio/socket.io repository,
+// docs/*-protocol/*-test-suite): on /engine.io/ a bare Engine.IO server that
+// echoes every message, on /socket.io/ a Socket.IO server with the suites'
+// handlers. It listens on 127.0.0.1:$CONFORMANCE_PORT, or $PORT, or 3000.
+package main
+
+import (
+	"log"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/wirekit/socketio/internal/engineio"
+)
+
+// echo sends every message back to the session it came from.
+type echo struct{}
+
+func (echo) OnOpen(*engineio.Session) {}
+func (echo) OnMessage(s *engineio.Session, data []byte, binary bool) {
+	if binary {
+		s.Send(engineio.Packet{Data: data, Binary: true})
+		return
+	}
+	s.Send(engineio.Packet{Data: append([]byte{engineio.TypeMessage}, data...)})
+}
+func (echo) OnClose(*engineio.Session, string) {}
+
+func main() {
+	port := os.Getenv("CONFORMANCE_PORT")
+	if port == "" {
+		port = os.Getenv("PORT")
+	}
+	if port == "" {
+		port = "3000"
+	}
+	timing := engineio.Config{
+		PingInterval: 300 * time.Millisecond,
+		PingTimeout:  200 * time.Millisecond,
+		MaxPayload:   1_000_000,
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", engineio.NewServer(timing, echo{}))
+	addr := "127.0.0.1:" + port
+	log.Printf("conformance server on http://%s", addr)
+	log.Fatal(http.ListenAndServe(addr, mux))
+}
