@@ -6,11 +6,13 @@
 package main
 
 import (
+	"encoding/json"
 	"log"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/wirekit/socketio"
 	"github.com/wirekit/socketio/internal/engineio"
 )
 
@@ -42,7 +44,37 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", engineio.NewServer(timing, echo{}))
+	mux.Handle("/socket.io/", newSocketIO())
 	addr := "127.0.0.1:" + port
 	log.Printf("conformance server on http://%s", addr)
 	log.Fatal(http.ListenAndServe(addr, mux))
+}
+
+// newSocketIO is the server the socket.io-protocol suite expects.
+func newSocketIO() *socketio.Server {
+	srv := socketio.New(socketio.Config{
+		PingInterval:   300 * time.Millisecond,
+		PingTimeout:    200 * time.Millisecond,
+		MaxPayload:     1_000_000,
+		ConnectTimeout: 1000 * time.Millisecond,
+	})
+	sendAuth := func(s *socketio.Socket) {
+		auth := s.Handshake().Auth
+		if auth == nil {
+			auth = json.RawMessage(`{}`)
+		}
+		s.Emit("auth", auth)
+	}
+	main := srv.Of("/")
+	main.OnConnect(sendAuth)
+	main.OnEvent("message", func(s *socketio.Socket, args socketio.Args, _ socketio.Ack) {
+		s.Emit("message-back", args.Slice()...)
+	})
+	main.OnEvent("message-with-ack", func(s *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		if ack != nil {
+			ack(args.Slice()...)
+		}
+	})
+	srv.Of("/custom").OnConnect(sendAuth)
+	return srv
 }

@@ -1,0 +1,76 @@
+// Package socketio is a Socket.IO server for net/http: one http.Handler that
+// the official socket.io-client (v3 and v4: Engine.IO protocol 4, Socket.IO
+// protocol 5) talks to unchanged, over HTTP long-polling and WebSocket.
+//
+// # Quick start
+//
+//	type Message struct {
+//		User string `json:"user"`
+//		Text string `json:"text"`
+//	}
+//
+//	var Chat = socketio.NewEvent[Message]("chat")
+//
+//	srv := socketio.New(socketio.Config{})
+//	ns := srv.Of("/")
+//	ns.OnConnect(func(s *socketio.Socket) { s.Join("lobby") })
+//	socketio.On(ns, Chat, func(s *socketio.Socket, m Message) {
+//		socketio.Emit(ns.To("lobby"), Chat, m)
+//	})
+//	http.Handle("/socket.io/", srv)
+//
+// and in the browser:
+//
+//	const socket = io();
+//	socket.on("chat", (m) => console.log(m.user, m.text));
+//	socket.emit("chat", { user: "ann", text: "hi" });
+//
+// # Events
+//
+// An event's payload type is declared once, with NewEvent (one-way) or
+// NewRequest (with a reply carried by the client's acknowledgement). On and
+// Handle register typed handlers on a Namespace; Emit sends to an Emitter
+// (a Socket, a Namespace, or a BroadcastOperator such as s.To("room"));
+// EmitWithAck asks one client and waits for its reply, honouring ctx.
+// []byte values anywhere in a payload travel as binary attachments (an
+// ArrayBuffer or Buffer in JavaScript) in both directions. Socket.Emit,
+// Namespace.OnEvent and Args are the untyped escape hatch.
+//
+// # Concurrency
+//
+// Each connection has one reader goroutine (the HTTP request of a WebSocket,
+// or the POST requests of long-polling) and at most one writer. The reader
+// decodes packets and never runs user code. Handlers of one socket
+// (middlewares, OnConnect, event handlers, OnDisconnect) run one at a time,
+// in the order the client sent the events, on a goroutine of that socket's
+// own that exists only while there is work. A handler may therefore block —
+// on a database, or on EmitWithAck to the same client — and only delays the
+// next events of that socket; handlers of different sockets run in
+// parallel. If a socket's handlers fall 256 events behind, its connection
+// stops being read until they catch up.
+//
+// Every emit queues bytes and returns at once. A broadcast encodes its
+// packet once and queues the same bytes for every recipient, without
+// holding any lock while doing so; a client whose queue exceeds
+// Config.MaxBufferedBytes is disconnected rather than slowing anyone down.
+// All exported methods are safe for concurrent use.
+//
+// A panic in a handler is recovered, reported to Config.OnError and
+// disconnects that socket only.
+//
+// # Deployment
+//
+// A long-polling GET is held open for up to Config.PingInterval (25s by
+// default): http.Server.WriteTimeout, and any proxy's read timeout, must be
+// longer, or polling clients will see errors. WebSocket connections are
+// hijacked from net/http and are not subject to those timeouts.
+//
+// With several servers behind a load balancer, polling clients need sticky
+// sessions (all requests of one session must reach the same server), or
+// clients may be configured with transports: ["websocket"]. Broadcasts
+// across servers need an Adapter shared by all of them.
+//
+// Call Server.Shutdown on exit, for instance from
+// http.Server.RegisterOnShutdown, so that clients are told the server is
+// going away and queued messages are flushed.
+package socketio

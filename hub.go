@@ -1,0 +1,210 @@
+package socketio
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wirekit/socketio/internal/engineio"
+	"github.com/wirekit/socketio/internal/parser"
+)
+
+// conn is one Engine.IO connection and the sockets it holds, one per
+// namespace. Packets are decoded on the connection's reader goroutine, which
+// never runs user code: events are handed to each socket's handler queue.
+type conn struct {
+	srv  *Server
+	sess *engineio.Session
+	dec  parser.Decoder // reader goroutine only
+
+	mu        sync.Mutex
+	sockets   map[string]*Socket // by namespace, connecting or connected
+	joined    bool               // some namespace was joined: no longer "connecting"
+	closed    bool
+	connTimer *time.Timer
+}
+
+// engineHandler receives the Engine.IO events of a Server.
+type engineHandler Server
+
+func (h *engineHandler) OnOpen(sess *engineio.Session) {
+	s := (*Server)(h)
+	c := &conn{
+		srv:     s,
+		sess:    sess,
+		dec:     parser.Decoder{MaxAttachments: s.cfg.MaxAttachments},
+		sockets: make(map[string]*Socket, 1),
+	}
+	sess.Value = c
+	s.connecting.Add(1)
+	c.connTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
+		c.mu.Lock()
+		joined := c.joined
+		c.mu.Unlock()
+		if !joined {
+			sess.Abort(engineio.ReasonForcedClose)
+		}
+	})
+}
+
+func (h *engineHandler) OnMessage(sess *engineio.Session, data []byte, binary bool) {
+	c := sess.Value.(*conn)
+	var (
+		p   *parser.Packet
+		err error
+	)
+	if binary {
+		p, err = c.dec.DecodeBinary(data)
+	} else {
+		p, err = c.dec.DecodeText(data)
+	}
+	if err == nil && p != nil {
+		err = c.dispatch(p)
+	}
+	if err != nil {
+		c.srv.log.Debug("socketio: closing connection", "sid", sess.ID(), "err", err)
+		sess.Abort(engineio.ReasonParseError)
+	}
+}
+
+func (h *engineHandler) OnClose(sess *engineio.Session, reason string) {
+	c := sess.Value.(*conn)
+	c.connTimer.Stop()
+	c.mu.Lock()
+	c.closed = true
+	if !c.joined {
+		c.joined = true
+		c.srv.connecting.Add(-1)
+	}
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, so := range c.sockets {
+		sockets = append(sockets, so)
+	}
+	c.mu.Unlock()
+	for _, so := range sockets {
+		so.disconnect(reason, false)
+	}
+}
+
+// markJoined records that the connection joined a namespace.
+func (c *conn) markJoined() {
+	c.mu.Lock()
+	first := !c.joined
+	c.joined = true
+	c.mu.Unlock()
+	if first {
+		c.connTimer.Stop()
+		c.srv.connecting.Add(-1)
+	}
+}
+
+func (c *conn) socket(nsp string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockets[nsp]
+}
+
+func (c *conn) removeSocket(so *Socket) {
+	c.mu.Lock()
+	if c.sockets[so.ns.name] == so {
+		delete(c.sockets, so.ns.name)
+	}
+	c.mu.Unlock()
+}
+
+// dispatch handles one packet from the client. An error closes the whole
+// connection, as the protocol prescribes for packets that make no sense.
+func (c *conn) dispatch(p *parser.Packet) error {
+	switch p.Type {
+	case parser.Connect:
+		return c.connect(p)
+	case parser.Disconnect:
+		so := c.socket(p.Namespace)
+		if so == nil {
+			return fmt.Errorf("disconnect from namespace %q not joined", p.Namespace)
+		}
+		so.disconnect(ReasonClientDisconnect, false)
+		return nil
+	case parser.Event, parser.BinaryEvent:
+		so := c.socket(p.Namespace)
+		if so == nil || !so.Connected() {
+			return fmt.Errorf("event for namespace %q not joined", p.Namespace)
+		}
+		return so.onEvent(p)
+	case parser.Ack, parser.BinaryAck:
+		so := c.socket(p.Namespace)
+		if so == nil || !so.Connected() {
+			return fmt.Errorf("ack for namespace %q not joined", p.Namespace)
+		}
+		so.onAck(p)
+		return nil
+	default:
+		return fmt.Errorf("unexpected packet type %v from client", p.Type)
+	}
+}
+
+// connect handles CONNECT: finds the namespace, then runs its middlewares on
+// the new socket's handler goroutine.
+func (c *conn) connect(p *parser.Packet) error {
+	name := p.Namespace
+	c.mu.Lock()
+	_, dup := c.sockets[name]
+	closed := c.closed
+	c.mu.Unlock()
+	if dup {
+		return fmt.Errorf("second CONNECT to namespace %q", name)
+	}
+	if closed {
+		return nil
+	}
+	var auth json.RawMessage
+	if len(p.Data) > 0 {
+		auth = p.Data
+	}
+	ns := c.srv.namespaceFor(name, auth)
+	if ns == nil {
+		c.sendConnectError(name, invalidNamespace)
+		return nil
+	}
+	so := newSocket(ns, c, auth)
+	c.mu.Lock()
+	c.sockets[name] = so
+	c.mu.Unlock()
+	so.q.push(so.runConnect)
+	return nil
+}
+
+var invalidNamespace = &ConnectError{Message: "Invalid namespace"}
+
+func (c *conn) sendConnectError(nsp string, ce *ConnectError) {
+	payload := struct {
+		Message string `json:"message"`
+		Data    any    `json:"data,omitempty"`
+	}{ce.Message, ce.Data}
+	data, err := json.Marshal(payload)
+	if err != nil {
+		data, _ = json.Marshal(struct {
+			Message string `json:"message"`
+		}{ce.Message})
+	}
+	c.send(&parser.Packet{Type: parser.ConnectError, Namespace: nsp, Data: data})
+}
+
+// send encodes p and queues it on the connection.
+func (c *conn) send(p *parser.Packet) error {
+	return c.sess.Send(frames(p)...)
+}
+
+// frames encodes a packet as the Engine.IO packets that carry it: the text
+// packet, then one binary packet per attachment.
+func frames(p *parser.Packet) []engineio.Packet {
+	text := parser.AppendPacket(make([]byte, 1, 64+len(p.Data)), p)
+	text[0] = engineio.TypeMessage
+	fs := make([]engineio.Packet, 1+len(p.Attachments))
+	fs[0] = engineio.Packet{Data: text}
+	for i, a := range p.Attachments {
+		fs[i+1] = engineio.Packet{Data: a, Binary: true}
+	}
+	return fs
+}

@@ -1,0 +1,502 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wirekit/socketio/internal/engineio"
+	"github.com/wirekit/socketio/internal/parser"
+)
+
+// Rooms are named groups of sockets within a namespace, for broadcasting.
+// A socket joins and leaves them with Join and Leave; it is always in the
+// room named by its own id, and leaves every room when it disconnects.
+
+// Join adds the socket to rooms. It fails with ErrDisconnected once the
+// socket is disconnected and with ErrTooManyRooms past
+// Config.MaxRoomsPerSocket.
+func (s *Socket) Join(rooms ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock() // held so that a concurrent disconnect cannot leave rooms behind
+	if s.state != stateConnected {
+		return ErrDisconnected
+	}
+	if max := s.ns.srv.cfg.MaxRoomsPerSocket; len(rooms) > 0 && len(s.ns.adapter.Rooms(s.id))+len(rooms) > max {
+		have := s.ns.adapter.Rooms(s.id)
+		n := len(have)
+		for _, r := range rooms {
+			if !slices.Contains(have, r) {
+				n++
+			}
+		}
+		if n > max {
+			return ErrTooManyRooms
+		}
+	}
+	s.ns.adapter.AddAll(s.id, rooms)
+	return nil
+}
+
+// Leave removes the socket from room.
+func (s *Socket) Leave(room string) {
+	s.ns.adapter.Del(s.id, room)
+}
+
+// Rooms returns the rooms the socket is in, its own included.
+func (s *Socket) Rooms() []string {
+	return s.ns.adapter.Rooms(s.id)
+}
+
+// To selects the sockets in rooms, except this one: "send to the room but
+// not back to me". Chain more calls to refine.
+func (s *Socket) To(rooms ...string) BroadcastOperator {
+	return BroadcastOperator{ns: s.ns, except: []string{s.id}}.To(rooms...)
+}
+
+// In is the same as To.
+func (s *Socket) In(rooms ...string) BroadcastOperator { return s.To(rooms...) }
+
+// Broadcast selects every socket of the namespace but this one.
+func (s *Socket) Broadcast() BroadcastOperator {
+	return BroadcastOperator{ns: s.ns, except: []string{s.id}}
+}
+
+// To selects the sockets of the namespace that are in any of rooms.
+func (ns *Namespace) To(rooms ...string) BroadcastOperator {
+	return BroadcastOperator{ns: ns}.To(rooms...)
+}
+
+// In is the same as To.
+func (ns *Namespace) In(rooms ...string) BroadcastOperator { return ns.To(rooms...) }
+
+// Except selects the sockets of the namespace that are in none of rooms.
+func (ns *Namespace) Except(rooms ...string) BroadcastOperator {
+	return BroadcastOperator{ns: ns}.Except(rooms...)
+}
+
+// Volatile selects every socket of the namespace, for a volatile emit.
+func (ns *Namespace) Volatile() BroadcastOperator { return BroadcastOperator{ns: ns}.Volatile() }
+
+// Local selects every socket of the namespace on this server only.
+func (ns *Namespace) Local() BroadcastOperator { return BroadcastOperator{ns: ns}.Local() }
+
+// Timeout selects every socket of the namespace, with a deadline for
+// EmitWithAck.
+func (ns *Namespace) Timeout(d time.Duration) BroadcastOperator {
+	return BroadcastOperator{ns: ns}.Timeout(d)
+}
+
+// Emit broadcasts an untyped event to every socket of the namespace.
+func (ns *Namespace) Emit(event string, args ...any) error {
+	return BroadcastOperator{ns: ns}.Emit(event, args...)
+}
+
+func (ns *Namespace) emitPacket(p *parser.Packet) error {
+	return BroadcastOperator{ns: ns}.emitPacket(p)
+}
+
+// BroadcastOperator selects sockets of a namespace to send to: those in some
+// rooms (To), minus those in others (Except), optionally only where the
+// transport is ready (Volatile) or only on this server (Local). It is a
+// value: each method returns a refined copy, so a partial selection can be
+// kept and reused.
+type BroadcastOperator struct {
+	ns       *Namespace
+	rooms    []string
+	except   []string
+	volatile bool
+	local    bool
+	timeout  time.Duration
+}
+
+// To adds rooms to the selection (a union: a socket in several of them gets
+// one copy).
+func (b BroadcastOperator) To(rooms ...string) BroadcastOperator {
+	b.rooms = append(slices.Clip(b.rooms), rooms...)
+	return b
+}
+
+// In is the same as To.
+func (b BroadcastOperator) In(rooms ...string) BroadcastOperator { return b.To(rooms...) }
+
+// Except removes the sockets in any of rooms from the selection.
+func (b BroadcastOperator) Except(rooms ...string) BroadcastOperator {
+	b.except = append(slices.Clip(b.except), rooms...)
+	return b
+}
+
+// Volatile drops the event for sockets whose transport cannot take it right
+// now, instead of queueing it: for data that is stale by the time it would
+// arrive (positions, live metrics).
+func (b BroadcastOperator) Volatile() BroadcastOperator {
+	b.volatile = true
+	return b
+}
+
+// Local restricts the selection to this server when an adapter spans
+// several.
+func (b BroadcastOperator) Local() BroadcastOperator {
+	b.local = true
+	return b
+}
+
+// Timeout sets how long EmitWithAck waits for the acknowledgements (in
+// addition to its ctx).
+func (b BroadcastOperator) Timeout(d time.Duration) BroadcastOperator {
+	b.timeout = d
+	return b
+}
+
+func (b BroadcastOperator) options() BroadcastOptions {
+	return BroadcastOptions{Rooms: b.rooms, Except: b.except, Volatile: b.volatile, Local: b.local}
+}
+
+// Emit sends an untyped event to the selected sockets. It encodes once and
+// never blocks on a slow client.
+func (b BroadcastOperator) Emit(event string, args ...any) error {
+	p, err := eventPacket(event, args)
+	if err != nil {
+		return err
+	}
+	return b.emitPacket(p)
+}
+
+func (b BroadcastOperator) emitPacket(p *parser.Packet) error {
+	pkt := &Packet{Data: p.Data, Attachments: p.Attachments}
+	opts := b.options()
+	for _, ns := range b.ns.members() {
+		ns.adapter.Broadcast(pkt, opts)
+	}
+	return nil
+}
+
+// EmitWithAck sends an untyped event to the selected sockets and collects
+// their acknowledgements until every one has answered or ctx ends (or the
+// Timeout passes). On a deadline it returns what arrived with an *AckError.
+func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	p, err := eventPacket(event, args)
+	if err != nil {
+		return nil, err
+	}
+	if b.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.timeout)
+		defer cancel()
+	}
+	pkt := &Packet{Data: p.Data, Attachments: p.Attachments}
+	members := b.ns.members()
+	var (
+		mu       sync.Mutex
+		results  []Args
+		expected int
+		counting = len(members) // adapters yet to report their count
+		done     = make(chan struct{})
+		closed   bool
+	)
+	check := func() { // under mu
+		if !closed && counting == 0 && len(results) >= expected {
+			closed = true
+			close(done)
+		}
+	}
+	opts := b.options()
+	for _, ns := range members {
+		ns.adapter.BroadcastWithAck(ctx, pkt, opts,
+			func(n int) {
+				mu.Lock()
+				expected += n
+				counting--
+				check()
+				mu.Unlock()
+			},
+			func(a Args) {
+				mu.Lock()
+				results = append(results, a)
+				check()
+				mu.Unlock()
+			})
+	}
+	mu.Lock()
+	check()
+	mu.Unlock()
+	select {
+	case <-done:
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(results), nil
+	case <-ctx.Done():
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(results), &AckError{Event: event, Timeout: ctx.Err() == context.DeadlineExceeded, Err: ctx.Err()}
+	}
+}
+
+// Sockets returns the selected sockets connected to this server.
+func (b BroadcastOperator) Sockets() []*Socket {
+	var out []*Socket
+	opts := b.options()
+	for _, ns := range b.ns.members() {
+		for _, id := range ns.adapter.Sockets(opts) {
+			if so := ns.Socket(id); so != nil {
+				out = append(out, so)
+			}
+		}
+	}
+	return out
+}
+
+// SocketsJoin makes the selected sockets join rooms.
+func (b BroadcastOperator) SocketsJoin(rooms ...string) {
+	for _, so := range b.Sockets() {
+		so.Join(rooms...)
+	}
+}
+
+// SocketsLeave makes the selected sockets leave rooms.
+func (b BroadcastOperator) SocketsLeave(rooms ...string) {
+	for _, so := range b.Sockets() {
+		for _, r := range rooms {
+			so.Leave(r)
+		}
+	}
+}
+
+// DisconnectSockets disconnects the selected sockets, as Socket.Disconnect.
+func (b BroadcastOperator) DisconnectSockets(close bool) {
+	for _, so := range b.Sockets() {
+		so.Disconnect(close)
+	}
+}
+
+// Packet is an event on its way to many sockets, as an Adapter sees it:
+// Data is the JSON array of the event name and arguments, where binary
+// values are placeholders {"_placeholder":true,"num":N} indexing
+// Attachments. Adapters must not modify it.
+type Packet struct {
+	Data        json.RawMessage
+	Attachments [][]byte
+}
+
+// BroadcastOptions say which sockets of a namespace a broadcast reaches.
+type BroadcastOptions struct {
+	Rooms    []string // sockets in any of these rooms; all sockets if empty
+	Except   []string // minus the sockets in any of these rooms
+	Volatile bool     // skip sockets whose transport is not ready
+	Local    bool     // this server only
+}
+
+// Adapter keeps a namespace's rooms and delivers its broadcasts. The
+// default, NewMemoryAdapter, serves one process; an adapter over a message
+// bus (Redis...) lets several servers share rooms and broadcasts. Methods
+// must be safe for concurrent use and must not block on the network while
+// a caller waits for local delivery.
+type Adapter interface {
+	// AddAll adds socket id to rooms.
+	AddAll(id string, rooms []string)
+	// Del removes socket id from room.
+	Del(id, room string)
+	// DelAll removes socket id from every room.
+	DelAll(id string)
+	// Rooms returns the rooms socket id is in.
+	Rooms(id string) []string
+	// Sockets returns the ids of the local sockets that opts selects.
+	Sockets(opts BroadcastOptions) []string
+	// Broadcast delivers p to the sockets opts selects.
+	Broadcast(p *Packet, opts BroadcastOptions)
+	// BroadcastWithAck delivers p asking each recipient for an
+	// acknowledgement: it reports how many sockets got it through
+	// clientCount (once per server reached), then each acknowledgement
+	// through ack, until ctx ends.
+	BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(Args))
+	// Close releases the adapter's resources.
+	Close() error
+}
+
+// NewMemoryAdapter returns the in-process adapter of ns.
+func NewMemoryAdapter(ns *Namespace) Adapter {
+	return &memoryAdapter{
+		ns:    ns,
+		rooms: make(map[string]map[string]*Socket),
+		sids:  make(map[string]map[string]struct{}),
+	}
+}
+
+type memoryAdapter struct {
+	ns    *Namespace
+	mu    sync.RWMutex
+	rooms map[string]map[string]*Socket // room -> socket id -> socket
+	sids  map[string]map[string]struct{} // socket id -> rooms
+}
+
+func (a *memoryAdapter) AddAll(id string, rooms []string) {
+	a.ns.mu.RLock()
+	so := a.ns.sockets[id]
+	a.ns.mu.RUnlock()
+	if so == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	mine := a.sids[id]
+	if mine == nil {
+		mine = make(map[string]struct{}, len(rooms))
+		a.sids[id] = mine
+	}
+	for _, r := range rooms {
+		mine[r] = struct{}{}
+		members := a.rooms[r]
+		if members == nil {
+			members = make(map[string]*Socket)
+			a.rooms[r] = members
+		}
+		members[id] = so
+	}
+}
+
+func (a *memoryAdapter) Del(id, room string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if mine := a.sids[id]; mine != nil {
+		delete(mine, room)
+	}
+	a.delLocked(id, room)
+}
+
+func (a *memoryAdapter) delLocked(id, room string) {
+	if members := a.rooms[room]; members != nil {
+		delete(members, id)
+		if len(members) == 0 {
+			delete(a.rooms, room)
+		}
+	}
+}
+
+func (a *memoryAdapter) DelAll(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for r := range a.sids[id] {
+		a.delLocked(id, r)
+	}
+	delete(a.sids, id)
+}
+
+func (a *memoryAdapter) Rooms(id string) []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]string, 0, len(a.sids[id]))
+	for r := range a.sids[id] {
+		out = append(out, r)
+	}
+	return out
+}
+
+func (a *memoryAdapter) Sockets(opts BroadcastOptions) []string {
+	targets := a.collect(opts, nil)
+	out := make([]string, len(targets))
+	for i, so := range targets {
+		out[i] = so.id
+	}
+	return out
+}
+
+var targetPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
+
+// collect appends the sockets opts selects to dst.
+func (a *memoryAdapter) collect(opts BroadcastOptions, dst []*Socket) []*Socket {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	excluded := func(id string) bool {
+		for _, r := range opts.Except {
+			if _, in := a.rooms[r][id]; in {
+				return true
+			}
+		}
+		return false
+	}
+	switch len(opts.Rooms) {
+	case 0:
+		for id := range a.sids {
+			if so := a.rooms[id][id]; so != nil && !excluded(id) {
+				dst = append(dst, so)
+			}
+		}
+	case 1:
+		for id, so := range a.rooms[opts.Rooms[0]] {
+			if !excluded(id) {
+				dst = append(dst, so)
+			}
+		}
+	default:
+		seen := make(map[string]struct{})
+		for _, r := range opts.Rooms {
+			for id, so := range a.rooms[r] {
+				if _, dup := seen[id]; dup {
+					continue
+				}
+				seen[id] = struct{}{}
+				if !excluded(id) {
+					dst = append(dst, so)
+				}
+			}
+		}
+	}
+	return dst
+}
+
+func (a *memoryAdapter) Broadcast(p *Packet, opts BroadcastOptions) {
+	fs := frames(&parser.Packet{Type: parser.Event, Namespace: a.ns.name, Data: p.Data, Attachments: p.Attachments})
+	bufp := targetPool.Get().(*[]*Socket)
+	targets := a.collect(opts, (*bufp)[:0])
+	for _, so := range targets {
+		if opts.Volatile && !so.conn.sess.Writable() {
+			continue
+		}
+		so.conn.sess.Send(fs...) // a client too slow for its queue is disconnected by Send
+	}
+	clear(targets)
+	*bufp = targets[:0]
+	targetPool.Put(bufp)
+}
+
+func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(Args)) {
+	id := a.ns.ackIDs.Add(1) - 1
+	fs := frames(&parser.Packet{
+		Type: parser.Event, Namespace: a.ns.name, ID: int64(id), HasID: true,
+		Data: p.Data, Attachments: p.Attachments,
+	})
+	targets := a.collect(opts, nil)
+	reached := targets[:0]
+	onAck := func(args Args, err error) {
+		if err == nil {
+			ack(args)
+		}
+	}
+	for _, so := range targets {
+		if opts.Volatile && !so.conn.sess.Writable() {
+			continue
+		}
+		if so.registerAckID(id, onAck) != nil {
+			continue
+		}
+		if so.conn.sess.Send(fs...) != nil {
+			so.dropAck(id)
+			continue
+		}
+		reached = append(reached, so)
+	}
+	clientCount(len(reached))
+	if len(reached) > 0 {
+		context.AfterFunc(ctx, func() {
+			for _, so := range reached {
+				so.dropAck(id)
+			}
+		})
+	}
+}
+
+func (a *memoryAdapter) Close() error { return nil }
+
+var _ engineio.Handler = (*engineHandler)(nil)

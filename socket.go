@@ -1,0 +1,535 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/wirekit/socketio/internal/engineio"
+	"github.com/wirekit/socketio/internal/parser"
+)
+
+// Disconnect reasons, as passed to OnDisconnect handlers. The client's
+// socket.io-client reports its own side: "io server disconnect" when the
+// server disconnected it, "transport close", "ping timeout" and so on.
+const (
+	ReasonServerDisconnect = "server namespace disconnect" // Socket.Disconnect
+	ReasonClientDisconnect = "client namespace disconnect" // the client left
+	ReasonServerShutdown   = engineio.ReasonShutdown       // Server.Shutdown
+	ReasonPingTimeout      = engineio.ReasonPingTimeout    // no pong in time
+	ReasonTransportClose   = engineio.ReasonTransportClose // the connection closed
+	ReasonTransportError   = engineio.ReasonTransportError // the connection failed
+	ReasonParseError       = engineio.ReasonParseError     // the client sent an invalid packet
+	ReasonForcedClose      = engineio.ReasonForcedClose    // the connection was closed by the server
+	ReasonQueueOverflow    = engineio.ReasonQueueOverflow  // the client read too slowly, see Config.MaxBufferedBytes
+)
+
+// maxQueuedEvents is how many events of one socket may wait for its
+// handler goroutine before the connection's reader stops reading (TCP
+// back-pressure on a client that sends faster than its handlers run).
+const maxQueuedEvents = 256
+
+type socketState uint8
+
+const (
+	stateConnecting socketState = iota
+	stateConnected
+	stateDisconnected
+)
+
+// Handshake describes the request that opened a socket's connection.
+type Handshake struct {
+	Header  http.Header     // request headers
+	Query   url.Values      // query parameters of the handshake URL
+	Auth    json.RawMessage // the client's "auth" payload, nil if none
+	Address string          // remote address, as in http.Request.RemoteAddr
+	Host    string          // the Host header
+	Secure  bool            // TLS was used (as seen by this server)
+	Time    time.Time       // when the socket connected
+}
+
+// Socket is one client connected to one namespace. Handlers of a socket run
+// one at a time on its handler goroutine; its methods are safe for
+// concurrent use from any goroutine.
+type Socket struct {
+	id     string
+	ns     *Namespace
+	conn   *conn
+	hs     Handshake
+	ctx    context.Context
+	cancel context.CancelFunc
+	q      serial
+
+	mu    sync.Mutex
+	state socketState
+	acks  map[uint64]func(Args, error)
+	data  any
+}
+
+func newSocket(ns *Namespace, c *conn, auth json.RawMessage) *Socket {
+	req := c.sess.Request()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Socket{
+		id:   engineio.NewID(),
+		ns:   ns,
+		conn: c,
+		hs: Handshake{
+			Header:  req.Header,
+			Query:   req.URL.Query(),
+			Auth:    auth,
+			Address: req.RemoteAddr,
+			Host:    req.Host,
+			Secure:  req.TLS != nil,
+			Time:    time.Now(),
+		},
+		ctx:    ctx,
+		cancel: cancel,
+	}
+}
+
+// ID returns the socket's id: random, distinct from the connection's
+// Engine.IO id, and the name of a room that holds only this socket.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the namespace the socket is connected to.
+func (s *Socket) Namespace() *Namespace { return s.ns }
+
+// Handshake returns the details of the request that opened the connection.
+func (s *Socket) Handshake() Handshake { return s.hs }
+
+// DecodeAuth decodes the client's auth payload into v. It does nothing
+// when the client sent none.
+func (s *Socket) DecodeAuth(v any) error {
+	if len(s.hs.Auth) == 0 {
+		return nil
+	}
+	return json.Unmarshal(s.hs.Auth, v)
+}
+
+// Context returns a context cancelled when the socket disconnects.
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// Transport returns the transport the connection uses now: "polling" or
+// "websocket".
+func (s *Socket) Transport() string { return s.conn.sess.Transport() }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateConnected
+}
+
+// SetData stores a value for the application (a user, a session...).
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Data returns the value stored with SetData, or nil.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// Emit sends an event with untyped arguments to the client. []byte values
+// anywhere in args travel as binary. Prefer the typed Emit function.
+func (s *Socket) Emit(event string, args ...any) error {
+	p, err := eventPacket(event, args)
+	if err != nil {
+		return err
+	}
+	return s.emitPacket(p)
+}
+
+// EmitWithAck sends an event and waits for the client's acknowledgement,
+// until ctx ends. The error is an *AckError when the client does not answer
+// in time (errors.Is ErrAckTimeout) or disconnects first (errors.Is
+// ErrDisconnected).
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	p, err := eventPacket(event, args)
+	if err != nil {
+		return Args{}, err
+	}
+	ch := make(chan ackResult, 1)
+	id, err := s.registerAck(func(a Args, err error) { ch <- ackResult{a, err} })
+	if err != nil {
+		return Args{}, err
+	}
+	p.ID, p.HasID = int64(id), true
+	if err := s.emitPacket(p); err != nil {
+		s.dropAck(id)
+		return Args{}, err
+	}
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			r.err.(*AckError).Event = event
+		}
+		return r.args, r.err
+	case <-ctx.Done():
+		s.dropAck(id)
+		return Args{}, &AckError{Event: event, Timeout: errors.Is(ctx.Err(), context.DeadlineExceeded), Err: ctx.Err()}
+	}
+}
+
+type ackResult struct {
+	args Args
+	err  error
+}
+
+// registerAck reserves an ack id whose acknowledgement calls fn on the
+// connection's reader goroutine (fn must not block), or with an error when
+// the socket disconnects.
+func (s *Socket) registerAck(fn func(Args, error)) (uint64, error) {
+	id := s.ns.ackIDs.Add(1) - 1
+	return id, s.registerAckID(id, fn)
+}
+
+func (s *Socket) registerAckID(id uint64, fn func(Args, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateConnected {
+		return ErrDisconnected
+	}
+	if len(s.acks) >= s.ns.srv.cfg.MaxPendingAcks {
+		return ErrTooManyAcks
+	}
+	if s.acks == nil {
+		s.acks = make(map[uint64]func(Args, error))
+	}
+	s.acks[id] = fn
+	return nil
+}
+
+func (s *Socket) dropAck(id uint64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// onAck handles an ACK from the client, on the reader goroutine. Unknown
+// and late acks are ignored; each ack fires at most once.
+func (s *Socket) onAck(p *parser.Packet) {
+	if !p.HasID {
+		return
+	}
+	s.mu.Lock()
+	fn := s.acks[uint64(p.ID)]
+	delete(s.acks, uint64(p.ID))
+	s.mu.Unlock()
+	if fn == nil {
+		return
+	}
+	elems, err := parser.SplitArray(p.Data)
+	if err != nil {
+		return
+	}
+	fn(Args{elems: elems, atts: p.Attachments}, nil)
+}
+
+// emitPacket sends an event packet to this socket's client.
+func (s *Socket) emitPacket(p *parser.Packet) error {
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	p.Namespace = s.ns.name
+	return s.sendErr(s.conn.send(p))
+}
+
+func (s *Socket) sendErr(err error) error {
+	switch err {
+	case nil:
+		return nil
+	case engineio.ErrQueueFull:
+		return ErrQueueOverflow
+	default:
+		return ErrDisconnected
+	}
+}
+
+// Disconnect disconnects the socket from its namespace; the client sees
+// reason "io server disconnect" and does not reconnect by itself. With
+// close, the whole connection is closed too (other namespaces included),
+// after what is queued has been sent.
+func (s *Socket) Disconnect(close bool) {
+	s.disconnect(ReasonServerDisconnect, true)
+	if close {
+		s.conn.sess.Close(ReasonForcedClose)
+	}
+}
+
+// disconnect moves the socket to disconnected, once: acks waiting fail,
+// rooms are left, the client is told when notify, then OnDisconnect
+// handlers run on the handler goroutine.
+func (s *Socket) disconnect(reason string, notify bool) {
+	s.mu.Lock()
+	prev := s.state
+	if prev == stateDisconnected {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateDisconnected
+	acks := s.acks
+	s.acks = nil
+	s.mu.Unlock()
+	s.cancel()
+	s.q.close()
+	s.conn.removeSocket(s)
+	if prev != stateConnected {
+		return
+	}
+	for _, fn := range acks {
+		fn(Args{}, &AckError{Err: &DisconnectError{Reason: reason}})
+	}
+	s.ns.remove(s)
+	if notify {
+		s.conn.send(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name})
+	}
+	s.ns.reg.mu.RLock()
+	hs := s.ns.reg.onDisconnect
+	s.ns.reg.mu.RUnlock()
+	if len(hs) > 0 {
+		s.q.push(func() {
+			for _, h := range hs {
+				s.safely("disconnect handler", func() { h(s, reason) })
+			}
+		})
+	}
+}
+
+// runConnect runs the middlewares, then connects the socket. It runs on the
+// socket's handler goroutine.
+func (s *Socket) runConnect() {
+	defer s.ns.connectDone()
+	s.ns.reg.mu.RLock()
+	mws := s.ns.reg.middlewares
+	s.ns.reg.mu.RUnlock()
+	for _, mw := range mws {
+		err := s.callMiddleware(mw)
+		if err == nil {
+			continue
+		}
+		s.mu.Lock()
+		wasConnecting := s.state == stateConnecting
+		s.state = stateDisconnected
+		s.mu.Unlock()
+		s.cancel()
+		s.q.close()
+		s.conn.removeSocket(s)
+		if wasConnecting {
+			var ce *ConnectError
+			if !errors.As(err, &ce) {
+				ce = &ConnectError{Message: err.Error()}
+			}
+			s.conn.sendConnectError(s.ns.name, ce)
+		}
+		return
+	}
+	s.mu.Lock()
+	if s.state != stateConnecting {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateConnected
+	s.mu.Unlock()
+	s.ns.add(s)
+	s.conn.markJoined()
+	sid, _ := json.Marshal(struct {
+		SID string `json:"sid"`
+	}{s.id})
+	s.conn.send(&parser.Packet{Type: parser.Connect, Namespace: s.ns.name, Data: sid})
+	s.ns.reg.mu.RLock()
+	hs := s.ns.reg.onConnect
+	s.ns.reg.mu.RUnlock()
+	for _, h := range hs {
+		if !s.safely("connect handler", func() { h(s) }) {
+			return
+		}
+	}
+}
+
+func (s *Socket) callMiddleware(mw func(*Socket) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.reportError(fmt.Errorf("socketio: middleware panicked: %v", v))
+			err = errors.New("server error")
+		}
+	}()
+	return mw(s)
+}
+
+// safely runs user code; a panic is reported and disconnects the socket.
+// It reports whether fn returned normally.
+func (s *Socket) safely(what string, fn func()) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.reportError(fmt.Errorf("socketio: %s panicked: %v", what, v))
+			s.Disconnect(false)
+			ok = false
+		}
+	}()
+	fn()
+	return true
+}
+
+func (s *Socket) reportError(err error) {
+	if h := s.ns.srv.cfg.OnError; h != nil {
+		h(s, err)
+		return
+	}
+	s.ns.srv.log.Error("socketio: handler error", "namespace", s.ns.name, "socket", s.id, "err", err)
+}
+
+// onEvent queues an EVENT for the handler goroutine. It runs on the
+// connection's reader goroutine, and blocks while the socket's handlers are
+// far behind.
+func (s *Socket) onEvent(p *parser.Packet) error {
+	elems, err := parser.SplitArray(p.Data)
+	if err != nil || len(elems) == 0 {
+		return fmt.Errorf("event payload is not a non-empty array")
+	}
+	var name string
+	if err := json.Unmarshal(elems[0], &name); err != nil {
+		return fmt.Errorf("event name is not a string")
+	}
+	if parser.IsReserved(name) {
+		return fmt.Errorf("reserved event name %q", name)
+	}
+	args := Args{elems: elems[1:], atts: p.Attachments}
+	id, hasID := p.ID, p.HasID
+	s.q.pushWait(func() { s.handleEvent(name, args, id, hasID) }, maxQueuedEvents, s.ctx.Done())
+	return nil
+}
+
+func (s *Socket) handleEvent(name string, args Args, id int64, hasID bool) {
+	anys, h := s.ns.reg.lookup(name)
+	var ack Ack
+	if hasID {
+		ack = s.ackFunc(id)
+	}
+	for _, a := range anys {
+		if !s.safely("OnAny handler", func() { a(s, name, args) }) {
+			return
+		}
+	}
+	if h != nil {
+		s.safely(fmt.Sprintf("handler of %q", name), func() { h(s, args, ack) })
+	}
+}
+
+// ackFunc returns the Ack that answers the client's ack id, at most once.
+func (s *Socket) ackFunc(id int64) Ack {
+	var once sync.Once
+	return func(args ...any) error {
+		err := ErrAckSent
+		once.Do(func() {
+			var data []byte
+			var atts [][]byte
+			data, atts, err = parser.MarshalArgs(args...)
+			if err != nil {
+				return
+			}
+			if !s.Connected() {
+				err = ErrDisconnected
+				return
+			}
+			err = s.sendErr(s.conn.send(&parser.Packet{
+				Type: parser.Ack, Namespace: s.ns.name, ID: id, HasID: true,
+				Data: data, Attachments: atts,
+			}))
+		})
+		return err
+	}
+}
+
+// serial runs jobs one at a time, in order, on a goroutine that exists only
+// while there is work: an idle socket costs no goroutine.
+type serial struct {
+	mu      sync.Mutex
+	jobs    []func()
+	running bool
+	closed  bool
+	waiting int
+	room    chan struct{}
+}
+
+// push queues f; it never blocks.
+func (q *serial) push(f func()) {
+	q.mu.Lock()
+	q.jobs = append(q.jobs, f)
+	if !q.running {
+		q.running = true
+		go q.run()
+	}
+	q.mu.Unlock()
+}
+
+// pushWait queues f, first waiting while limit jobs are queued, unless done
+// closes (then f is dropped).
+func (q *serial) pushWait(f func(), limit int, done <-chan struct{}) {
+	q.mu.Lock()
+	for len(q.jobs) >= limit && !q.closed {
+		if q.room == nil {
+			q.room = make(chan struct{}, 1)
+		}
+		q.waiting++
+		room := q.room
+		q.mu.Unlock()
+		select {
+		case <-room:
+		case <-done:
+			q.mu.Lock()
+			q.waiting--
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Lock()
+		q.waiting--
+	}
+	q.mu.Unlock()
+	q.push(f)
+}
+
+// close releases a pushWait that waits for room.
+func (q *serial) close() {
+	q.mu.Lock()
+	q.closed = true
+	if q.room != nil {
+		select {
+		case q.room <- struct{}{}:
+		default:
+		}
+	}
+	q.mu.Unlock()
+}
+
+func (q *serial) run() {
+	for {
+		q.mu.Lock()
+		if len(q.jobs) == 0 {
+			q.running = false
+			q.jobs = nil
+			q.mu.Unlock()
+			return
+		}
+		f := q.jobs[0]
+		q.jobs[0] = nil
+		q.jobs = q.jobs[1:]
+		if q.waiting > 0 {
+			select {
+			case q.room <- struct{}{}:
+			default:
+			}
+		}
+		q.mu.Unlock()
+		f()
+	}
+}
