@@ -15,8 +15,8 @@ import (
 type Namespace struct {
 	srv     *Server
 	name    string
-	reg     *registry   // shared by the children of a dynamic family
-	parent  *Namespace  // the family, for a dynamic namespace
+	reg     *registry  // shared by the children of a dynamic family
+	parent  *Namespace // the family, for a dynamic namespace
 	adapter Adapter
 	ackIDs  atomic.Uint64 // ack ids of every socket of the namespace
 	pending atomic.Int64  // sockets connecting (dynamic namespaces)

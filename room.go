@@ -327,7 +327,7 @@ func NewMemoryAdapter(ns *Namespace) Adapter {
 type memoryAdapter struct {
 	ns    *Namespace
 	mu    sync.RWMutex
-	rooms map[string]map[string]*Socket // room -> socket id -> socket
+	rooms map[string]map[string]*Socket  // room -> socket id -> socket
 	sids  map[string]map[string]struct{} // socket id -> rooms
 }
 
