@@ -91,8 +91,11 @@ func (c *Config) setDefaults() {
 // OnOpen runs once per session before any of its messages. OnMessage runs
 // for each message the client sends, one at a time and in order for a given
 // session; data belongs to the handler. OnClose runs exactly once, after the
-// session has been removed from the server. None of them runs under a lock
-// of this package, so each may call any Session method.
+// session has been removed from the server, and last: a session closed while
+// OnOpen or OnMessage runs (by Abort in the callback itself, a ping timeout,
+// Shutdown) has its OnClose run when that callback returns, and no message
+// is delivered after that. None of them runs under a lock of this package,
+// so each may call any Session method.
 type Handler interface {
 	OnOpen(s *Session)
 	OnMessage(s *Session, data []byte, binary bool)
@@ -304,10 +307,16 @@ func (s *Server) open(r *http.Request, transport string) (*Session, error) {
 	}
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
+	// The session counts as in a callback from its creation, so that an
+	// OnClose due before OnOpen ends (Shutdown, Abort in OnOpen) runs after.
 	s.h.OnOpen(sess)
 	sess.mu.Lock()
-	sess.schedulePingLocked()
+	if sess.state == stateOpen {
+		// Not over the deadline of a Close called in OnOpen.
+		sess.schedulePingLocked()
+	}
 	sess.mu.Unlock()
+	sess.endCallback()
 	return sess, nil
 }
 

@@ -49,6 +49,12 @@ type Session struct {
 	pollWake  chan struct{} // capacity 1: a waiting GET
 	noopClose bool          // a GET pending at close answers 6 rather than 1
 
+	// Handler calls: callbacks counts OnOpen/OnMessage calls in progress
+	// (OnOpen counts from creation); an OnClose due while one runs is left
+	// to the last of them, so that nothing follows or overlaps OnClose.
+	callbacks    int
+	closePending bool
+
 	// heartbeat
 	timer        *time.Timer
 	timerGen     uint64
@@ -87,6 +93,7 @@ func newSession(srv *Server, r *http.Request, transport string) *Session {
 		transport: transport,
 		wake:      make(chan struct{}, 1),
 		pollWake:  make(chan struct{}, 1),
+		callbacks: 1, // OnOpen: see Server.open
 	}
 }
 
@@ -246,6 +253,8 @@ func (s *Session) closeNow(reason string, noop bool) {
 	s.queue, s.spare, s.queued = nil, nil, 0
 	ws, probe := s.ws, s.probeWS
 	close(s.done)
+	notify := s.callbacks == 0
+	s.closePending = !notify
 	s.mu.Unlock()
 
 	// Unblock the reader now; give the writer a moment to say goodbye.
@@ -257,7 +266,38 @@ func (s *Session) closeNow(reason string, noop bool) {
 		}
 	}
 	s.srv.remove(s)
-	s.srv.h.OnClose(s, reason)
+	if notify {
+		s.srv.h.OnClose(s, reason)
+	}
+}
+
+// beginCallback reports whether the handler may be called for the session,
+// which it may not once closed, and counts the call in progress.
+func (s *Session) beginCallback() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateClosed {
+		return false
+	}
+	s.callbacks++
+	return true
+}
+
+// endCallback ends a handler call. It runs OnClose if the session closed
+// meanwhile, and reports whether the session is still open.
+func (s *Session) endCallback() bool {
+	s.mu.Lock()
+	s.callbacks--
+	notify := s.callbacks == 0 && s.closePending
+	if notify {
+		s.closePending = false
+	}
+	closed, reason := s.state == stateClosed, s.reason
+	s.mu.Unlock()
+	if notify {
+		s.srv.h.OnClose(s, reason)
+	}
+	return !closed
 }
 
 // schedulePingLocked arms the timer for the next ping.
@@ -311,7 +351,15 @@ var errStop = errors.New("stop")
 func (s *Session) onPacket(p decodedPacket) error {
 	switch p.typ {
 	case TypeMessage:
+		// Nothing is delivered once the session is closed (the rest of a
+		// payload, a frame read as the session closed).
+		if !s.beginCallback() {
+			return errStop
+		}
 		s.srv.h.OnMessage(s, p.data, p.binary)
+		if !s.endCallback() {
+			return errStop
+		}
 	case TypePong:
 		s.onPong()
 	case TypeClose:
