@@ -147,7 +147,7 @@ func TestCloseInOnOpen(t *testing.T) {
 // closes first; checked by the recorder at cleanup for every session.
 func TestCallbackOrderWhoeverCloses(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, Config{PingInterval: 100 * time.Millisecond, PingTimeout: 100 * time.Millisecond}, nil)
+	s := newTestServer(t, quietConfig(), nil)
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(2)
