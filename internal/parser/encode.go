@@ -61,7 +61,8 @@ var errEncodeTooDeep = errors.New("socketio parser: value nested too deeply (cyc
 // Attachments alias the caller's byte slices: they must not be modified
 // until they are sent.
 func MarshalArgs(args ...any) (data []byte, attachments [][]byte, err error) {
-	e := encodeState{buf: make([]byte, 0, 64)}
+	e := getEncodeState(make([]byte, 0, 128), nil)
+	defer putEncodeState(e)
 	e.buf = append(e.buf, '[')
 	for i, a := range args {
 		if i > 0 {
@@ -80,11 +81,25 @@ func MarshalArgs(args ...any) (data []byte, attachments [][]byte, err error) {
 // (numbering placeholders from len(atts)), and returns both. On error it
 // returns dst and atts unchanged in length.
 func AppendValue(dst []byte, atts [][]byte, v any) ([]byte, [][]byte, error) {
-	e := encodeState{buf: dst, atts: atts}
+	e := getEncodeState(dst, atts)
+	defer putEncodeState(e)
 	if err := e.value(v); err != nil {
 		return dst, atts, err
 	}
 	return e.buf, e.atts, nil
+}
+
+var encodeStatePool = sync.Pool{New: func() any { return new(encodeState) }}
+
+func getEncodeState(buf []byte, atts [][]byte) *encodeState {
+	e := encodeStatePool.Get().(*encodeState)
+	e.buf, e.atts, e.depth = buf, atts, 0
+	return e
+}
+
+func putEncodeState(e *encodeState) {
+	*e = encodeState{}
+	encodeStatePool.Put(e)
 }
 
 type encodeState struct {
@@ -115,7 +130,14 @@ func (e *encodeState) value(v any) error {
 		return nil
 	}
 	rv := reflect.ValueOf(v)
-	return typeEncoder(rv.Type())(e, rv)
+	t := rv.Type()
+	enc := typeEncoder(t)
+	if _, ok := delegated.Load(t); ok {
+		// Hand the interface to encoding/json as is, saving the
+		// allocation of re-boxing rv.
+		return e.marshal(v)
+	}
+	return enc(e, rv)
 }
 
 func (e *encodeState) bytes(b []byte) {
@@ -123,7 +145,15 @@ func (e *encodeState) bytes(b []byte) {
 		e.buf = append(e.buf, "null"...)
 		return
 	}
+	e.attach(b)
+}
+
+// attach writes a placeholder for b and collects b.
+func (e *encodeState) attach(b []byte) {
 	e.buf = appendPlaceholder(e.buf, len(e.atts))
+	if e.atts == nil {
+		e.atts = make([][]byte, 0, 4)
+	}
 	e.atts = append(e.atts, b)
 }
 
@@ -270,6 +300,7 @@ func walkEncoder(t reflect.Type) encoderFunc {
 // scalars, through encoding/json otherwise.
 func leafEncoder(t reflect.Type) encoderFunc {
 	if hasMarshaler(t) || (t.Kind() != reflect.Pointer && hasMarshaler(reflect.PointerTo(t))) {
+		delegated.Store(t, true)
 		return encodeFallback
 	}
 	switch t.Kind() {
@@ -288,8 +319,13 @@ func leafEncoder(t reflect.Type) encoderFunc {
 			return encodeString
 		}
 	}
+	delegated.Store(t, true)
 	return encodeFallback
 }
+
+// delegated holds the types whose values leafEncoder hands to
+// encoding/json whole.
+var delegated sync.Map // reflect.Type -> true
 
 // encodeFallback appends json.Marshal of v, through its address when it is
 // addressable so that pointer-receiver marshalers apply as in encoding/json.
@@ -297,19 +333,42 @@ func encodeFallback(e *encodeState, v reflect.Value) error {
 	if !v.CanInterface() {
 		return &json.UnsupportedTypeError{Type: v.Type()}
 	}
-	var x any
 	if v.CanAddr() {
-		x = v.Addr().Interface()
-	} else {
-		x = v.Interface()
+		return e.marshal(v.Addr().Interface())
 	}
-	b, err := json.Marshal(x)
-	if err != nil {
-		return err
-	}
-	e.buf = append(e.buf, b...)
-	return nil
+	return e.marshal(v.Interface())
 }
+
+// marshal appends json.Marshal(x).
+func (e *encodeState) marshal(x any) error {
+	m := marshalerPool.Get().(*pooledMarshaler)
+	m.dst = e.buf
+	err := m.enc.Encode(x) // json.Marshal's bytes plus '\n', written into e.buf
+	if err == nil {
+		e.buf = m.dst[:len(m.dst)-1]
+	}
+	m.dst = nil
+	marshalerPool.Put(m)
+	return err
+}
+
+// pooledMarshaler appends json.Encoder output to dst, saving the copy and
+// allocation of json.Marshal's result.
+type pooledMarshaler struct {
+	dst []byte
+	enc *json.Encoder
+}
+
+func (m *pooledMarshaler) Write(p []byte) (int, error) {
+	m.dst = append(m.dst, p...)
+	return len(p), nil
+}
+
+var marshalerPool = sync.Pool{New: func() any {
+	m := new(pooledMarshaler)
+	m.enc = json.NewEncoder(m)
+	return m
+}}
 
 func encodeBool(e *encodeState, v reflect.Value) error {
 	e.buf = strconv.AppendBool(e.buf, v.Bool())
@@ -353,8 +412,7 @@ func encodeByteSlice(e *encodeState, v reflect.Value) error {
 		e.buf = append(e.buf, "null"...)
 		return nil
 	}
-	e.buf = appendPlaceholder(e.buf, len(e.atts))
-	e.atts = append(e.atts, v.Bytes())
+	e.attach(v.Bytes())
 	return nil
 }
 
@@ -517,8 +575,7 @@ func encodeRaw(e *encodeState, v reflect.Value) error {
 	last := 0
 	for _, ph := range s.phs {
 		e.buf = append(e.buf, data[last:ph.start]...)
-		e.buf = appendPlaceholder(e.buf, len(e.atts))
-		e.atts = append(e.atts, atts.Index(ph.num).Bytes())
+		e.attach(atts.Index(ph.num).Bytes())
 		last = ph.end
 	}
 	e.buf = append(e.buf, data[last:]...)
@@ -728,7 +785,7 @@ func structFields(t reflect.Type) []structField {
 					tagged:    name != "",
 					index:     index,
 					omitEmpty: hasOption(opts, "omitempty"),
-					omitZero:  hasOption(opts, "omitzero"),
+					omitZero:  jsonHonorsOmitZero && hasOption(opts, "omitzero"),
 				}
 				if f.name == "" {
 					f.name = sf.Name
@@ -821,6 +878,16 @@ func validTagName(s string) bool {
 	}
 	return true
 }
+
+// jsonHonorsOmitZero reports whether the encoding/json this is built with
+// knows the omitzero option (Go 1.24 and later), so that the walker follows
+// the same rules as json.Marshal whatever the toolchain.
+var jsonHonorsOmitZero = func() bool {
+	b, err := json.Marshal(struct {
+		A int `json:",omitzero"`
+	}{})
+	return err == nil && string(b) == "{}"
+}()
 
 // zeroChecker returns the IsZero-method check that omitzero uses for type
 // t, or nil to use reflect.Value.IsZero.

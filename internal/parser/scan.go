@@ -150,6 +150,10 @@ func (s *scanner) str() (escaped, ok bool) {
 	i := s.pos + 1
 	for i < len(d) {
 		c := d[i]
+		if plainStringByte[c] {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
 			s.pos = i + 1
@@ -178,6 +182,14 @@ func (s *scanner) str() (escaped, ok bool) {
 	}
 	return false, s.fail(len(d), "unterminated JSON string")
 }
+
+// plainStringByte[c] reports whether c stands for itself inside a string.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (s *scanner) enter() bool {
 	s.depth++

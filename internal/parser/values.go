@@ -10,7 +10,9 @@ import (
 // JSON string of attachments[N], so that []byte destinations receive the
 // bytes (string destinations receive base64 text). Two targets are special:
 // for *any, v receives what Value returns (placeholders become []byte), and
-// for *Raw, v receives data and attachments unchanged (no copy).
+// for *Raw, v receives data and attachments unchanged (no copy). A *[]byte
+// target whose data is a single placeholder receives the attachment itself,
+// without decoding.
 //
 // data must be valid JSON nested at most MaxDepth deep, and every
 // placeholder must reference a distinct attachment in range; otherwise the
@@ -37,6 +39,12 @@ func Unmarshal(data []byte, attachments [][]byte, v any) error {
 	case *Raw:
 		if p != nil {
 			p.JSON, p.Attachments = data, attachments
+			return nil
+		}
+	case *[]byte:
+		// The common case of a bare buffer argument: no JSON decoding.
+		if p != nil && len(phs) == 1 && phs[0].start == skipWS(data, 0) && skipWS(data, phs[0].end) == len(data) {
+			*p = attachments[phs[0].num]
 			return nil
 		}
 	}

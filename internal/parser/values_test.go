@@ -236,4 +236,3 @@ func TestUnmarshalLinear(t *testing.T) {
 		t.Fatal("mismatch")
 	}
 }
-
