@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A session closed from elsewhere while OnMessage runs: OnClose waits for
@@ -193,3 +194,28 @@ func TestCallbackOrderWhoeverCloses(t *testing.T) {
 		assert.True(t, strings.HasPrefix(ev[len(ev)-1], "close:"), "%q", ev)
 	}
 }
+// The handler owns data: appending to it must not corrupt the packets that
+// follow in the same payload.
+func TestMessageDataOwnedByHandler(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var kept [][]byte
+	rec := newRecorder()
+	rec.onMessage = func(s *Session, data []byte, _ bool) {
+		mu.Lock()
+		kept = append(kept, data)
+		mu.Unlock()
+		_ = append(data, "XXXXXXXXXXXX"...) // may write past len
+	}
+	s := newTestServer(t, quietConfig(), rec)
+	c := s.handshake()
+	c.mustPost("4one\x1e4two\x1ebAQID\x1e4three")
+	assert.Equal(t, []string{"one", "two", "bin:010203", "three"}, rec.messages(c.sid))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, kept, 4)
+	assert.Equal(t, "one", string(kept[0]))
+	assert.Equal(t, "two", string(kept[1]))
+	assert.Equal(t, "three", string(kept[3]))
+}
+

@@ -77,7 +77,9 @@ func decodeText(b []byte) (decodedPacket, error) {
 	if t < TypeOpen || t > TypeNoop {
 		return decodedPacket{}, invalid("unknown packet type %q", t)
 	}
-	return decodedPacket{typ: t, data: b[1:]}, nil
+	// Capped: the handler owns data and may append to it, which must not
+	// write over the next packet of the payload.
+	return decodedPacket{typ: t, data: b[1:len(b):len(b)]}, nil
 }
 
 // decodePayload splits a polling payload into packets. It calls fn for each
