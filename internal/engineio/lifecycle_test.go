@@ -194,6 +194,7 @@ func TestCallbackOrderWhoeverCloses(t *testing.T) {
 		assert.True(t, strings.HasPrefix(ev[len(ev)-1], "close:"), "%q", ev)
 	}
 }
+
 // The handler owns data: appending to it must not corrupt the packets that
 // follow in the same payload.
 func TestMessageDataOwnedByHandler(t *testing.T) {
@@ -218,4 +219,3 @@ func TestMessageDataOwnedByHandler(t *testing.T) {
 	assert.Equal(t, "two", string(kept[1]))
 	assert.Equal(t, "three", string(kept[3]))
 }
-

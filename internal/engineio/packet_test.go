@@ -292,4 +292,3 @@ func BenchmarkDecodePayload(b *testing.B) {
 		}
 	}
 }
-
