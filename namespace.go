@@ -36,6 +36,7 @@ type registry struct {
 	onDisconnect []func(*Socket, string)
 	handlers     map[string]eventHandler
 	onAny        []func(*Socket, string, Args)
+	serverSide   map[string]func(Args, Ack) // see OnServerSideEmit
 }
 
 // eventHandler runs one event on the socket's handler goroutine. ack is nil

@@ -187,39 +187,48 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 		defer cancel()
 	}
 	pkt := &Packet{Data: p.Data, Attachments: p.Attachments}
-	members := b.ns.members()
 	var (
 		mu       sync.Mutex
 		results  []Args
-		expected int
-		counting = len(members) // adapters yet to report their count
+		expected int // acknowledgements announced by the servers that reported
+		servers  int // servers that will report, known once every adapter returned
+		reported int // servers that reported their count
+		started  bool
 		done     = make(chan struct{})
 		closed   bool
 	)
 	check := func() { // under mu
-		if !closed && counting == 0 && len(results) >= expected {
+		if !closed && started && reported >= servers && len(results) >= expected {
 			closed = true
 			close(done)
 		}
 	}
 	opts := b.options()
-	for _, ns := range members {
-		ns.adapter.BroadcastWithAck(ctx, pkt, opts,
+	for _, ns := range b.ns.members() {
+		n := ns.adapter.BroadcastWithAck(ctx, pkt, opts,
 			func(n int) {
 				mu.Lock()
 				expected += n
-				counting--
+				reported++
 				check()
 				mu.Unlock()
 			},
-			func(a Args) {
+			func(p *Packet) {
+				a, err := packetArgs(p)
+				if err != nil {
+					return
+				}
 				mu.Lock()
 				results = append(results, a)
 				check()
 				mu.Unlock()
 			})
+		mu.Lock()
+		servers += n
+		mu.Unlock()
 	}
 	mu.Lock()
+	started = true
 	check()
 	mu.Unlock()
 	select {
@@ -248,26 +257,30 @@ func (b BroadcastOperator) Sockets() []*Socket {
 	return out
 }
 
-// SocketsJoin makes the selected sockets join rooms.
+// SocketsJoin makes the selected sockets join rooms, on every server
+// sharing the adapter (see Local). Remote servers apply it asynchronously.
 func (b BroadcastOperator) SocketsJoin(rooms ...string) {
-	for _, so := range b.Sockets() {
-		so.Join(rooms...)
+	opts := b.options()
+	for _, ns := range b.ns.members() {
+		ns.adapter.AddSockets(opts, rooms)
 	}
 }
 
-// SocketsLeave makes the selected sockets leave rooms.
+// SocketsLeave makes the selected sockets leave rooms, on every server
+// sharing the adapter (see Local).
 func (b BroadcastOperator) SocketsLeave(rooms ...string) {
-	for _, so := range b.Sockets() {
-		for _, r := range rooms {
-			so.Leave(r)
-		}
+	opts := b.options()
+	for _, ns := range b.ns.members() {
+		ns.adapter.DelSockets(opts, rooms)
 	}
 }
 
-// DisconnectSockets disconnects the selected sockets, as Socket.Disconnect.
+// DisconnectSockets disconnects the selected sockets, as Socket.Disconnect,
+// on every server sharing the adapter (see Local).
 func (b BroadcastOperator) DisconnectSockets(close bool) {
-	for _, so := range b.Sockets() {
-		so.Disconnect(close)
+	opts := b.options()
+	for _, ns := range b.ns.members() {
+		ns.adapter.DisconnectSockets(opts, close)
 	}
 }
 
@@ -290,9 +303,11 @@ type BroadcastOptions struct {
 
 // Adapter keeps a namespace's rooms and delivers its broadcasts. The
 // default, NewMemoryAdapter, serves one process; an adapter over a message
-// bus (Redis...) lets several servers share rooms and broadcasts. Methods
-// must be safe for concurrent use and must not block on the network while
-// a caller waits for local delivery.
+// bus (Redis...) lets several servers share rooms and broadcasts, usually
+// by wrapping a memory adapter for the local part. Methods must be safe for
+// concurrent use and must not block on the network while a caller waits
+// for local delivery. Whenever BroadcastOptions.Local is set, a method acts
+// on this server only.
 type Adapter interface {
 	// AddAll adds socket id to rooms.
 	AddAll(id string, rooms []string)
@@ -307,10 +322,31 @@ type Adapter interface {
 	// Broadcast delivers p to the sockets opts selects.
 	Broadcast(p *Packet, opts BroadcastOptions)
 	// BroadcastWithAck delivers p asking each recipient for an
-	// acknowledgement: it reports how many sockets got it through
-	// clientCount (once per server reached), then each acknowledgement
-	// through ack, until ctx ends.
-	BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(Args))
+	// acknowledgement, and returns the number of servers it reached, this
+	// one included. Each of them reports how many sockets got p through
+	// clientCount, once; then each acknowledgement (the JSON array of the
+	// client's ack arguments) comes through ack, until ctx ends. Callbacks
+	// may run before BroadcastWithAck returns, and concurrently.
+	BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(*Packet)) int
+
+	// AddSockets makes the sockets opts selects join rooms.
+	AddSockets(opts BroadcastOptions, rooms []string)
+	// DelSockets makes the sockets opts selects leave rooms.
+	DelSockets(opts BroadcastOptions, rooms []string)
+	// DisconnectSockets disconnects the sockets opts selects, closing
+	// their connections too when close is set.
+	DisconnectSockets(opts BroadcastOptions, close bool)
+	// FetchSockets describes the sockets opts selects, waiting for the
+	// other servers until ctx ends; it then returns what it has and an
+	// error.
+	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]RemoteSocket, error)
+	// ServerSideEmit sends p (the JSON array of an event name and its
+	// arguments) to the other servers, which pass it to
+	// Namespace.DeliverServerSideEmit. With withAck it waits, until ctx
+	// ends, for one reply per server and returns them (each the JSON
+	// array of the reply), with an error if some are missing.
+	ServerSideEmit(ctx context.Context, p *Packet, withAck bool) ([]*Packet, error)
+
 	// Close releases the adapter's resources.
 	Close() error
 }
@@ -461,7 +497,7 @@ func (a *memoryAdapter) Broadcast(p *Packet, opts BroadcastOptions) {
 	targetPool.Put(bufp)
 }
 
-func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(Args)) {
+func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(*Packet)) int {
 	id := a.ns.ackIDs.Add(1) - 1
 	fs := frames(&parser.Packet{
 		Type: parser.Event, Namespace: a.ns.name, ID: int64(id), HasID: true,
@@ -471,7 +507,7 @@ func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts Br
 	reached := targets[:0]
 	onAck := func(args Args, err error) {
 		if err == nil {
-			ack(args)
+			ack(argsPacket(args))
 		}
 	}
 	for _, so := range targets {
@@ -495,6 +531,7 @@ func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts Br
 			}
 		})
 	}
+	return 1
 }
 
 func (a *memoryAdapter) Close() error { return nil }
