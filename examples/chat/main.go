@@ -6,7 +6,7 @@
 //
 // It listens on 127.0.0.1:$PORT (default 8080). The page loads the client
 // bundle from /socket.io.min.js, which the server serves from the file given
-// by -client-js (or $CHAT_CLIENT_JS); without either it looks for the
+// by -client-js (or $SOCKETIO_CLIENT_JS); without either it looks for the
 // npm-installed bundle under interop/node_modules (run `npm ci --prefix
 // interop` once), and failing that the page loads it from the official CDN.
 package main
@@ -208,7 +208,7 @@ func findBundle() string {
 }
 
 func main() {
-	clientJS := flag.String("client-js", os.Getenv("CHAT_CLIENT_JS"), "serve this socket.io.min.js at /socket.io.min.js (default: the npm-installed bundle if found, else the page uses the CDN)")
+	clientJS := flag.String("client-js", os.Getenv("SOCKETIO_CLIENT_JS"), "serve this socket.io.min.js at /socket.io.min.js (default: the npm-installed bundle if found, else the page uses the CDN)")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
