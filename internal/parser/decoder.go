@@ -148,6 +148,9 @@ func parsePacket(msg []byte, maxAtts int) (*Packet, int, error) {
 			id = id*10 + int64(msg[i]-'0')
 			i++
 		}
+		if i < len(msg) && msg[i] == '-' && start == 1 {
+			return nil, 0, errAt(start, "attachment count on a non-binary packet")
+		}
 		if id > MaxAckID {
 			return nil, 0, errAt(start, "ack id too large")
 		}

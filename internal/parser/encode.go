@@ -359,6 +359,7 @@ type pooledMarshaler struct {
 	enc *json.Encoder
 }
 
+// Write appends p to m.dst.
 func (m *pooledMarshaler) Write(p []byte) (int, error) {
 	m.dst = append(m.dst, p...)
 	return len(p), nil

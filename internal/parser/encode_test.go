@@ -356,6 +356,40 @@ func TestMarshalArgsBinary(t *testing.T) {
 	}
 }
 
+// addrBin has a pointer-receiver marshaler and a []byte: encoding/json
+// calls the marshaler on addressable values only, and so does the walker.
+type addrBin struct{ B []byte }
+
+func (a *addrBin) MarshalJSON() ([]byte, error) { return []byte(`"custom"`), nil }
+
+func TestPointerMarshalerAddressability(t *testing.T) {
+	v := addrBin{B: []byte("x")}
+	tests := []struct {
+		v    any
+		want string
+		atts int
+	}{
+		{v, `{"B":{"_placeholder":true,"num":0}}`, 1},                                // not addressable: walked
+		{&v, `"custom"`, 0},                                                          // pointer: marshaler
+		{[]addrBin{v}, `["custom"]`, 0},                                              // slice element: addressable
+		{[1]addrBin{v}, `[{"B":{"_placeholder":true,"num":0}}]`, 1},                  // array in an interface: not addressable
+		{&[1]addrBin{v}, `["custom"]`, 0},                                            // behind a pointer: addressable
+		{map[string]addrBin{"k": v}, `{"k":{"B":{"_placeholder":true,"num":0}}}`, 1}, // map value: not addressable
+		{&struct{ F addrBin }{v}, `{"F":"custom"}`, 0},
+	}
+	for _, tt := range tests {
+		got, atts, err := AppendValue(nil, nil, tt.v)
+		if err != nil || string(got) != tt.want || len(atts) != tt.atts {
+			t.Errorf("%T: got %s (%d atts, %v), want %s", tt.v, got, len(atts), err, tt.want)
+		}
+		if tt.atts == 0 {
+			if want, _ := json.Marshal(tt.v); string(want) != string(got) {
+				t.Errorf("%T: json.Marshal gives %s", tt.v, want)
+			}
+		}
+	}
+}
+
 func TestAppendValueNumbering(t *testing.T) {
 	dst, atts, err := AppendValue([]byte("x"), [][]byte{[]byte("old")}, []byte("new"))
 	if err != nil || string(dst) != `x{"_placeholder":true,"num":1}` || len(atts) != 2 || string(atts[1]) != "new" {

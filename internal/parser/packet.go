@@ -109,19 +109,16 @@ func (e *Error) Unwrap() error { return ErrInvalidPacket }
 
 func errAt(off int, reason string) *Error { return &Error{Reason: reason, Offset: off} }
 
-var reservedEvents = map[string]bool{
-	"connect":        true,
-	"connect_error":  true,
-	"disconnect":     true,
-	"disconnecting":  true,
-	"newListener":    true,
-	"removeListener": true,
-}
-
 // IsReserved reports whether name is an event name reserved by Socket.IO
 // (connect, connect_error, disconnect, disconnecting, newListener,
 // removeListener), which a peer must not emit.
-func IsReserved(name string) bool { return reservedEvents[name] }
+func IsReserved(name string) bool {
+	switch name {
+	case "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener":
+		return true
+	}
+	return false
+}
 
 // AppendPacket appends the encoding of p to dst and returns the extended
 // buffer; with dst = []byte{'4'} the result is a complete Engine.IO message.
