@@ -290,6 +290,13 @@ func newTestServer(t testing.TB, cfg Config, rec *recorder) *testServer {
 	return s
 }
 
+// with returns a copy of s whose helpers report to t (a subtest).
+func (s *testServer) with(t testing.TB) *testServer {
+	c := *s
+	c.t = t
+	return &c
+}
+
 type response struct {
 	status int
 	body   string

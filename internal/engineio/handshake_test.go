@@ -115,6 +115,7 @@ func TestErrorCodes(t *testing.T) {
 		{"PUT with sid", "PUT", "EIO=4&transport=polling&sid=" + c.sid, 400, codeBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			s := s.with(t)
 			body := ""
 			if tc.method != "GET" {
 				body = "4x"

@@ -94,12 +94,12 @@ func TestPollingPostAnswer(t *testing.T) {
 
 func TestHeartbeatPollingKeepsAlive(t *testing.T) {
 	t.Parallel()
-	cfg := Config{PingInterval: 100 * time.Millisecond, PingTimeout: 100 * time.Millisecond}
+	cfg := Config{PingInterval: 100 * time.Millisecond, PingTimeout: 400 * time.Millisecond}
 	s := newTestServer(t, cfg, nil)
 	c := s.handshake()
 	start := time.Now()
 	pings := 0
-	for pings < 5 {
+	for pings < 8 {
 		recs := c.getPackets(true)
 		for _, r := range recs {
 			if r == "2" {
@@ -108,8 +108,8 @@ func TestHeartbeatPollingKeepsAlive(t *testing.T) {
 		}
 		require.Equal(t, "2", recs[0], "the ping comes first")
 	}
-	// Five rounds of 100 ms: well over pingInterval+pingTimeout.
-	assert.GreaterOrEqual(t, time.Since(start), 450*time.Millisecond)
+	// Eight rounds of 100 ms: well over pingInterval+pingTimeout.
+	assert.GreaterOrEqual(t, time.Since(start), 750*time.Millisecond)
 	assert.False(t, s.rec.isClosed(c.sid))
 	c.mustPost("4alive")
 	assert.Equal(t, []string{"alive"}, s.rec.messages(c.sid))
@@ -123,7 +123,7 @@ func TestHeartbeatPollingPingAlone(t *testing.T) {
 	start := time.Now()
 	res := c.get()
 	assert.Equal(t, "2", res.body, "a ping that waits for a GET goes alone")
-	assert.GreaterOrEqual(t, time.Since(start), 80*time.Millisecond)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
 }
 
 func TestHeartbeatPollingTimeout(t *testing.T) {
@@ -188,6 +188,7 @@ func TestInvalidPayloadsCloseSession(t *testing.T) {
 		"4ok\x1eabc",
 	} {
 		t.Run(fmt.Sprintf("%q", body), func(t *testing.T) {
+			s := s.with(t)
 			c := s.handshake()
 			res := c.post(body)
 			assert.Equal(t, 400, res.status, "body %q", res.body)
@@ -290,6 +291,7 @@ func TestAbortedGetClosesSession(t *testing.T) {
 	s := newTestServer(t, quietConfig(), nil)
 
 	t.Run("context", func(t *testing.T) {
+		s := s.with(t)
 		c := s.handshake()
 		sess := s.srv.Session(c.sid)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -306,6 +308,7 @@ func TestAbortedGetClosesSession(t *testing.T) {
 	})
 
 	t.Run("tcp", func(t *testing.T) {
+		s := s.with(t)
 		c := s.handshake()
 		sess := s.srv.Session(c.sid)
 		conn := s.rawConn()
@@ -323,12 +326,14 @@ func TestOversizePost(t *testing.T) {
 	s := newTestServer(t, cfg, nil)
 
 	t.Run("exactly max", func(t *testing.T) {
+		s := s.with(t)
 		c := s.handshake()
 		c.mustPost("4" + strings.Repeat("x", 99))
 		assert.Equal(t, 1, len(s.rec.messages(c.sid)))
 	})
 
 	t.Run("content-length", func(t *testing.T) {
+		s := s.with(t)
 		c := s.handshake()
 		res := c.post("4" + strings.Repeat("x", 100))
 		assert.Equal(t, 413, res.status)
@@ -338,6 +343,7 @@ func TestOversizePost(t *testing.T) {
 	})
 
 	t.Run("content-length lies", func(t *testing.T) {
+		s := s.with(t)
 		// Declares a huge body and sends a few bytes: refused on the header
 		// alone, without waiting for the body.
 		c := s.handshake()
@@ -349,6 +355,7 @@ func TestOversizePost(t *testing.T) {
 	})
 
 	t.Run("chunked", func(t *testing.T) {
+		s := s.with(t)
 		c := s.handshake()
 		r, w := io.Pipe()
 		go func() {
@@ -372,6 +379,7 @@ func TestOversizePost(t *testing.T) {
 	})
 
 	t.Run("chunked endless", func(t *testing.T) {
+		s := s.with(t)
 		// A body that never ends is cut off at maxPayload.
 		c := s.handshake()
 		conn := s.rawConn()
