@@ -167,9 +167,12 @@ func (s *Session) Send(pkts ...Packet) error {
 		return ErrClosed
 	}
 	if s.queued+n > s.srv.cfg.MaxBufferedBytes {
+		// Closed before unlocking: a later, smaller packet must not be
+		// queued after this one was dropped.
+		c := s.closeLocked(ReasonQueueOverflow, false)
 		s.mu.Unlock()
 		// OnClose may run user code: not on the sender's goroutine.
-		go s.closeNow(ReasonQueueOverflow, false)
+		s.finishClose(c, true)
 		return ErrQueueFull
 	}
 	s.queue = append(s.queue, pkts...)
@@ -235,9 +238,25 @@ func (s *Session) Close(reason string) {
 // receives: a noop (the client asked to close) or a close packet.
 func (s *Session) closeNow(reason string, noop bool) {
 	s.mu.Lock()
+	c := s.closeLocked(reason, noop)
+	s.mu.Unlock()
+	s.finishClose(c, false)
+}
+
+// closing is what finishClose has left to do once the session is marked
+// closed.
+type closing struct {
+	done      bool // the session was already closed: nothing to do
+	reason    string
+	ws, probe *websocket.Conn
+	notify    bool // run OnClose (no callback in progress)
+}
+
+// closeLocked marks the session closed; the caller then calls finishClose
+// without the lock.
+func (s *Session) closeLocked(reason string, noop bool) closing {
 	if s.state == stateClosed {
-		s.mu.Unlock()
-		return
+		return closing{done: true}
 	}
 	if s.state == stateClosing && s.reason != "" {
 		reason = s.reason
@@ -251,23 +270,34 @@ func (s *Session) closeNow(reason string, noop bool) {
 	}
 	clear(s.queue)
 	s.queue, s.spare, s.queued = nil, nil, 0
-	ws, probe := s.ws, s.probeWS
 	close(s.done)
 	notify := s.callbacks == 0
 	s.closePending = !notify
-	s.mu.Unlock()
+	return closing{reason: reason, ws: s.ws, probe: s.probeWS, notify: notify}
+}
 
+// finishClose releases the connections, removes the session from the server
+// and runs OnClose, on a new goroutine when async.
+func (s *Session) finishClose(c closing, async bool) {
+	if c.done {
+		return
+	}
 	// Unblock the reader now; give the writer a moment to say goodbye.
 	now := time.Now()
-	for _, c := range []*websocket.Conn{ws, probe} {
-		if c != nil {
-			c.SetReadDeadline(now)
-			c.SetWriteDeadline(now.Add(time.Second))
+	for _, conn := range []*websocket.Conn{c.ws, c.probe} {
+		if conn != nil {
+			conn.SetReadDeadline(now)
+			conn.SetWriteDeadline(now.Add(time.Second))
 		}
 	}
 	s.srv.remove(s)
-	if notify {
-		s.srv.h.OnClose(s, reason)
+	if !c.notify {
+		return
+	}
+	if async {
+		go s.srv.h.OnClose(s, c.reason)
+	} else {
+		s.srv.h.OnClose(s, c.reason)
 	}
 }
 
