@@ -257,11 +257,24 @@ func (s *Socket) sendErr(err error) error {
 
 // Disconnect disconnects the socket from its namespace; the client sees
 // reason "io server disconnect" and does not reconnect by itself. With
-// close, the whole connection is closed too (other namespaces included),
-// after what is queued has been sent.
+// close, the socket's other namespaces on the connection are disconnected
+// the same way and the whole connection is closed, after what is queued has
+// been sent.
 func (s *Socket) Disconnect(close bool) {
 	s.disconnect(ReasonServerDisconnect, true)
 	if close {
+		// Every namespace of the connection is told, as the reference
+		// server does: a client that saw only the transport close would
+		// reconnect them.
+		s.conn.mu.Lock()
+		others := make([]*Socket, 0, len(s.conn.sockets))
+		for _, so := range s.conn.sockets {
+			others = append(others, so)
+		}
+		s.conn.mu.Unlock()
+		for _, so := range others {
+			so.disconnect(ReasonServerDisconnect, true)
+		}
 		s.conn.sess.Close(ReasonForcedClose)
 	}
 }
