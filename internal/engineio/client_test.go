@@ -238,6 +238,12 @@ func (r *recorder) waitMessages(t testing.TB, sid string, n int, within time.Dur
 // session opened was closed exactly once, and nothing broke the order.
 func (r *recorder) verify(t testing.TB) {
 	t.Helper()
+	// OnClose may still be on its way when Shutdown returns: one left to a
+	// callback in progress, or run on its own goroutine.
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && r.opens.Load() != r.closes.Load() {
+		time.Sleep(2 * time.Millisecond)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, v := range r.violations {

@@ -332,7 +332,10 @@ func (s *Server) remove(sess *Session) {
 
 // Shutdown stops accepting sessions, closes every open session gracefully
 // (what is queued is flushed first) and waits until all are gone or ctx ends;
-// then it closes what remains at once and returns ctx's error.
+// then it closes what remains at once and returns ctx's error. "Gone" means
+// removed from the server: an OnClose may still be running when Shutdown
+// returns (one due while a callback runs waits for that callback, which
+// may be the caller of Shutdown).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutdown = true

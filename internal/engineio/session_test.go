@@ -97,23 +97,27 @@ func TestShutdown(t *testing.T) {
 	ws, wsOp := s.openWS()
 	s.srv.Session(p1.sid).Send(Packet{Data: []byte("4last words")})
 	s.srv.Session(wsOp.SID).Send(Packet{Data: []byte("4last words")})
-	got := make(chan response, 1)
-	go func() {
-		res, _ := p1.getCtx(context.Background())
-		got <- res
-	}()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
-	require.NoError(t, s.srv.Shutdown(ctx))
-	// p2 never polls: Shutdown waits PingTimeout for it, no more.
-	assert.Less(t, time.Since(start), 2*time.Second)
-	assert.Equal(t, 0, s.srv.Count())
-	res := <-got
-	assert.Equal(t, "4last words\x1e1", res.body)
+	shut := make(chan error, 1)
+	go func() { shut <- s.srv.Shutdown(ctx) }()
+	eventually(t, time.Second, func() bool {
+		sess := s.srv.Session(p1.sid)
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		return sess.state == stateClosing
+	}, "closing")
+	// What was queued, then the close packet.
+	assert.Equal(t, "4last words\x1e1", p1.get().body)
 	assert.Equal(t, "4last words", ws.readText(time.Second))
 	assert.Equal(t, closeNormal, ws.waitClosed(time.Second))
+	require.NoError(t, <-shut)
+	// p2 never polls: Shutdown waits PingTimeout for it, no more.
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.GreaterOrEqual(t, time.Since(start), 250*time.Millisecond)
+	assert.Equal(t, 0, s.srv.Count())
 	for _, sid := range []string{p1.sid, p2.sid, wsOp.SID} {
 		assert.Equal(t, ReasonShutdown, s.rec.waitClosed(t, sid, time.Second))
 	}
