@@ -108,9 +108,11 @@ func (s *Session) upgrade(ws *websocket.Conn) {
 	}
 	s.transport = WebSocket
 	s.ws = ws
+	// Under the lock: a close from now on sets its own deadline, which
+	// this must not clear.
+	ws.SetReadDeadline(time.Time{})
 	s.wakeLocked() // a pending GET answers noop; the writer flushes the queue
 	s.mu.Unlock()
-	ws.SetReadDeadline(time.Time{})
 	s.runWebSocket(ws)
 }
 
@@ -213,9 +215,11 @@ func (s *Session) writeLoop(ws *websocket.Conn) {
 		s.pingDue = false
 		batch := s.takeLocked()
 		finish := s.state == stateClosing
+		// Under the lock: a close from now on shortens this deadline,
+		// rather than being overwritten by it.
+		ws.SetWriteDeadline(time.Now().Add(timeout))
 		s.mu.Unlock()
 
-		ws.SetWriteDeadline(time.Now().Add(timeout))
 		var err error
 		if ping {
 			ws.PayloadType = websocket.TextFrame
