@@ -63,7 +63,13 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	default:
 		ping, s.pingDue = s.pingDue, false
 		batch = s.takeLocked()
-		finish = s.state == stateClosing
+		// A graceful close sends the close packet in a response of its
+		// own, after the queue (as the reference server does):
+		// socket.io-client handles the messages of a payload on the next
+		// tick but a close packet at once, so a close after them in the
+		// same payload would overtake them (a DISCONNECT would be
+		// reported as "transport close", and the client reconnect).
+		finish = s.state == stateClosing && len(batch) == 0
 		if !ping && len(batch) == 0 && !finish {
 			body = []byte{TypeNoop} // upgrading
 		}

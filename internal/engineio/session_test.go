@@ -109,8 +109,9 @@ func TestShutdown(t *testing.T) {
 		defer sess.mu.Unlock()
 		return sess.state == stateClosing
 	}, "closing")
-	// What was queued, then the close packet.
-	assert.Equal(t, "4last words\x1e1", p1.get().body)
+	// What was queued, then the close packet in a response of its own.
+	assert.Equal(t, "4last words", p1.get().body)
+	assert.Equal(t, "1", p1.get().body)
 	assert.Equal(t, "4last words", ws.readText(time.Second))
 	assert.Equal(t, closeNormal, ws.waitClosed(time.Second))
 	require.NoError(t, <-shut)

@@ -182,7 +182,9 @@ func TestPollingGracefulClose(t *testing.T) {
 	sess.Close("bye")
 	sess.Close("again") // idempotent
 	assert.ErrorIs(t, sess.Send(Packet{Data: []byte("4late")}), ErrClosed)
-	assert.Equal(t, "4a\x1ebAQ==\x1e1", c.get().body)
+	// The close packet comes alone, after the queue: see servePoll.
+	assert.Equal(t, "4a\x1ebAQ==", c.get().body)
+	assert.Equal(t, "1", c.get().body)
 	assert.Equal(t, "bye", s.rec.waitClosed(t, c.sid, time.Second))
 	requireError(t, c.get(), 400, codeUnknownSID)
 
