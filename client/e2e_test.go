@@ -128,6 +128,29 @@ var e2eCases = []e2eCase{
 			t.Fatal("no echo-back")
 		}
 	}},
+	{"on any", func(t *testing.T, url string) {
+		c, err := client.Dial(testCtx(t), url, opts())
+		require.NoError(t, err)
+		defer c.Close()
+		s := c.Of("/")
+		got := make(chan string, 2)
+		s.OnAny(func(event string, args socketio.Args) {
+			var b Blob
+			assert.NoError(t, args.Decode(0, &b))
+			got <- "any " + event + " " + b.Name
+		})
+		client.On(s, EchoBack, func(b Blob) { got <- "on " + b.Name })
+		require.NoError(t, s.Connect(testCtx(t), nil))
+		require.NoError(t, client.Emit(s, EchoBack, sampleBlob("x")))
+		for _, want := range []string{"any echo-back x", "on x"} {
+			select {
+			case g := <-got:
+				assert.Equal(t, want, g)
+			case <-time.After(10 * time.Second):
+				t.Fatal("no echo-back")
+			}
+		}
+	}},
 	{"acks both ways", func(t *testing.T, url string) {
 		c, err := client.Dial(testCtx(t), url, opts())
 		require.NoError(t, err)

@@ -45,6 +45,7 @@ type Socket struct {
 	handlers       map[string]handler
 	onConnectHs    []func()
 	onDisconnectHs []func(reason string)
+	onAnyHs        []func(event string, args socketio.Args)
 	acks           map[uint64]chan ackResult
 	nextAck        uint64
 }
@@ -335,6 +336,15 @@ func (s *Socket) OnEvent(event string, h func(args socketio.Args, ack socketio.A
 	s.setHandler(event, func(_ context.Context, args socketio.Args, ack socketio.Ack) { h(args, ack) })
 }
 
+// OnAny adds a handler run for every event the server sends, before the
+// event's own handler (if any), as the JavaScript client's onAny. It
+// cannot answer an acknowledgement: the event's own handler does.
+func (s *Socket) OnAny(h func(event string, args socketio.Args)) {
+	s.mu.Lock()
+	s.onAnyHs = append(s.onAnyHs, h)
+	s.mu.Unlock()
+}
+
 func (s *Socket) setHandler(event string, h handler) {
 	s.mu.Lock()
 	s.handlers[event] = h
@@ -453,7 +463,11 @@ func (s *Socket) onEvent(p *parser.Packet) error {
 	s.q.pushWait(func() {
 		s.mu.Lock()
 		h := s.handlers[name]
+		anys := s.onAnyHs
 		s.mu.Unlock()
+		for _, any := range anys {
+			s.safely(func() { any(name, args) })
+		}
 		if h != nil {
 			s.safely(func() { h(ctx, args, ack) })
 		}
