@@ -145,7 +145,7 @@ func (r *recorder) OnMessage(s *Session, data []byte, bin bool) {
 }
 
 func (r *recorder) OnClose(s *Session, reason string) {
-	r.closes.Add(1)
+	defer r.closes.Add(1) // last: verify waits on it
 	if s.srv.Session(s.ID()) == s {
 		r.mu.Lock()
 		r.violate("%s: OnClose while still registered", s.ID())
