@@ -90,9 +90,11 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// RemoteError is what a Go client's EmitWithAck returns when the server's
-// request handler returned an error: the acknowledgement then carries
-// {"error": message} in place of a response.
+// RemoteError is what EmitWithAck returns when the other side's request
+// handler returned an error (a Go client's EmitWithAck when the server's
+// Handle failed, the server's EmitWithAck when a Go client's Handle
+// failed): the acknowledgement then carries {"error": message} in place of
+// a response.
 type RemoteError struct {
 	Message string
 }

@@ -129,12 +129,17 @@ func Emit[T any](to Emitter, e Event[T], v T) error {
 
 // EmitWithAck sends request r to one client and waits for its reply until
 // ctx ends. Errors: an *AckError (errors.Is ErrAckTimeout or
-// ErrDisconnected), or a reply that does not decode into Resp.
+// ErrDisconnected), a *RemoteError when the client's handler failed (its
+// reply is {"error": message}, as a Go client's Handle sends), or a reply
+// that does not decode into Resp.
 func EmitWithAck[Req, Resp any](ctx context.Context, s *Socket, r Request[Req, Resp], req Req) (Resp, error) {
 	var resp Resp
 	args, err := s.EmitWithAck(ctx, r.name, req)
 	if err != nil {
 		return resp, err
+	}
+	if msg, ok := args.errorReply(); ok {
+		return resp, &RemoteError{Message: msg}
 	}
 	if err := args.decodeFirst(&resp); err != nil {
 		return resp, &DecodeError{Event: r.name, Err: err}
@@ -214,6 +219,23 @@ func (a Args) decodeFirst(v any) error {
 		return nil
 	}
 	return a.Decode(0, v)
+}
+
+// errorReply recognizes the reply of a request whose handler failed: a
+// first argument that is exactly {"error": "<message>"}.
+func (a Args) errorReply() (string, bool) {
+	if len(a.elems) == 0 || len(a.elems[0]) == 0 || a.elems[0][0] != '{' {
+		return "", false
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(a.elems[0], &obj) != nil || len(obj) != 1 {
+		return "", false
+	}
+	var msg string
+	if e, ok := obj["error"]; !ok || json.Unmarshal(e, &msg) != nil {
+		return "", false
+	}
+	return msg, true
 }
 
 // Value returns argument i as a generic value (map[string]any, []any,
