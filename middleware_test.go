@@ -57,8 +57,8 @@ type rig struct {
 
 // newRig serves socketio.New(cfg) until the test ends; then clients are
 // closed (by their own cleanups, registered later, so run first) and the
-// server is shut down.
-func newRig(t *testing.T, cfg socketio.Config) *rig {
+// server is shut down. Options may change the HTTP server before it starts.
+func newRig(t *testing.T, cfg socketio.Config, opts ...func(*httptest.Server)) *rig {
 	t.Helper()
 	r := &rig{errs: make(chan error, 64)}
 	if cfg.OnError == nil {
@@ -70,7 +70,11 @@ func newRig(t *testing.T, cfg socketio.Config) *rig {
 		}
 	}
 	r.srv = socketio.New(cfg)
-	r.ts = httptest.NewServer(r.srv)
+	r.ts = httptest.NewUnstartedServer(r.srv)
+	for _, o := range opts {
+		o(r.ts)
+	}
+	r.ts.Start()
 	r.url = r.ts.URL
 	t.Cleanup(func() {
 		// Let the server see its clients leave before shutting down.
