@@ -3,7 +3,9 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -37,46 +39,113 @@ func recv[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 }
 
+// cutter is a TCP proxy in front of a server whose connections a test can
+// cut, WebSocket ones included (httptest forgets hijacked connections).
+type cutter struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func newCutter(t *testing.T, target string) *cutter {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	c := &cutter{ln: ln, target: target}
+	c.wg.Add(1)
+	go c.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		c.cut()
+		c.wg.Wait()
+	})
+	return c
+}
+
+func (c *cutter) url() string { return "http://" + c.ln.Addr().String() }
+
+func (c *cutter) serve() {
+	defer c.wg.Done()
+	for {
+		in, err := c.ln.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", c.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		c.mu.Lock()
+		c.conns = append(c.conns, in, out)
+		c.mu.Unlock()
+		c.wg.Add(2)
+		go func() { defer c.wg.Done(); io.Copy(out, in); out.Close() }()
+		go func() { defer c.wg.Done(); io.Copy(in, out); in.Close() }()
+	}
+}
+
+// cut closes every connection through the proxy.
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
 func TestReconnect(t *testing.T) {
 	t.Parallel()
-	_, ts := goURL(t, socketio.Config{})
-	c, err := client.Dial(testCtx(t), ts.URL, &client.Options{
-		Transports:     []string{"polling"}, // httptest can cut polling connections, not hijacked ones
-		ReconnectDelay: 10 * time.Millisecond,
-	})
-	require.NoError(t, err)
-	defer c.Close()
-	s := c.Of("/")
-	connects := make(chan string, 4)
-	reasons := make(chan string, 4)
-	s.OnConnect(func() { connects <- s.ID() })
-	s.OnDisconnect(func(r string) { reasons <- r })
-	require.NoError(t, s.Connect(testCtx(t), map[string]string{"user": "bob"}))
-	first := recv(t, connects, "first connect")
+	for _, transports := range [][]string{{"polling"}, {"websocket"}, nil} {
+		t.Run(fmt.Sprint(transports), func(t *testing.T) {
+			t.Parallel()
+			_, ts := goURL(t, socketio.Config{})
+			proxy := newCutter(t, ts.Listener.Addr().String())
+			c, err := client.Dial(testCtx(t), proxy.url(), &client.Options{
+				Transports:     transports,
+				ReconnectDelay: 10 * time.Millisecond,
+			})
+			require.NoError(t, err)
+			defer c.Close()
+			s := c.Of("/")
+			connects := make(chan string, 4)
+			reasons := make(chan string, 4)
+			s.OnConnect(func() { connects <- s.ID() })
+			s.OnDisconnect(func(r string) { reasons <- r })
+			require.NoError(t, s.Connect(testCtx(t), map[string]string{"user": "bob"}))
+			first := recv(t, connects, "first connect")
+			if transports == nil {
+				require.Eventually(t, func() bool { return c.Transport() == "websocket" }, 10*time.Second, 5*time.Millisecond)
+			}
 
-	// An acknowledgement that never comes fails when the connection drops.
-	ackErr := make(chan error, 1)
-	go func() {
-		_, err := s.EmitWithAck(testCtx(t), "ask", "unanswered", 1)
-		ackErr <- err
-	}()
-	time.Sleep(50 * time.Millisecond)
-	ts.CloseClientConnections()
+			// An acknowledgement that never comes fails when the connection
+			// drops.
+			ackErr := make(chan error, 1)
+			go func() {
+				_, err := s.EmitWithAck(testCtx(t), "ask", "unanswered", 1)
+				ackErr <- err
+			}()
+			time.Sleep(50 * time.Millisecond)
+			proxy.cut()
 
-	err = recv(t, ackErr, "ack error")
-	assert.ErrorIs(t, err, socketio.ErrDisconnected)
-	var ae *socketio.AckError
-	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, "ask", ae.Event)
-	r := recv(t, reasons, "disconnect")
-	assert.Contains(t, []string{client.ReasonTransportError, client.ReasonTransportClose}, r)
+			err = recv(t, ackErr, "ack error")
+			assert.ErrorIs(t, err, socketio.ErrDisconnected)
+			var ae *socketio.AckError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, "ask", ae.Event)
+			r := recv(t, reasons, "disconnect")
+			assert.Contains(t, []string{client.ReasonTransportError, client.ReasonTransportClose}, r)
 
-	second := recv(t, connects, "reconnection")
-	assert.NotEqual(t, first, second)
-	who, err := client.EmitWithAck(testCtx(t), s, WhoAmI, struct{}{})
-	require.NoError(t, err)
-	assert.Equal(t, second, who.ID)
-	assert.Equal(t, "bob", who.Auth["user"], "auth is sent again")
+			second := recv(t, connects, "reconnection")
+			assert.NotEqual(t, first, second)
+			who, err := client.EmitWithAck(testCtx(t), s, WhoAmI, struct{}{})
+			require.NoError(t, err)
+			assert.Equal(t, second, who.ID)
+			assert.Equal(t, "bob", who.Auth["user"], "auth is sent again")
+		})
+	}
 }
 
 func TestReconnectGivesUp(t *testing.T) {

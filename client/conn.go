@@ -34,8 +34,9 @@ type Options struct {
 	// Query holds extra query parameters for every request.
 	Query url.Values
 	// HTTPClient sends the polling requests; its Transport's
-	// TLSClientConfig, if any, also serves WebSocket. Default: a client
-	// of the Conn's own, whose idle connections Close releases.
+	// TLSClientConfig, if any, also serves WebSocket. A long poll lasts up
+	// to the server's pingInterval: any Timeout must be longer. Default: a
+	// client of the Conn's own, whose idle connections Close releases.
 	HTTPClient *http.Client
 
 	// NoReconnect turns off reconnection. By default, a Conn whose
