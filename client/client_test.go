@@ -446,3 +446,41 @@ func TestPongs(t *testing.T) {
 		})
 	}
 }
+
+// TestOrigin: the client sends no Origin of its own (it is no browser);
+// one set in Options.Header goes to the server, which applies its policy
+// on both transports.
+func TestOrigin(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []string
+	srv := newGoServer(socketio.Config{AllowedOrigins: []string{"https://app.example"}})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Origin"))
+		mu.Unlock()
+		srv.ServeHTTP(w, r)
+	}))
+	defer stopGo(srv, ts)
+	for _, tr := range []string{"polling", "websocket"} {
+		s, err := client.Connect(testCtx(t), ts.URL, opts(tr))
+		require.NoError(t, err, tr)
+		s.Disconnect()
+
+		o := opts(tr)
+		o.Header = http.Header{"Origin": {"https://evil.example"}}
+		_, err = client.Connect(testCtx(t), ts.URL, o)
+		assert.Error(t, err, tr)
+
+		o.Header.Set("Origin", "https://app.example")
+		s, err = client.Connect(testCtx(t), ts.URL, o)
+		require.NoError(t, err, tr)
+		checkTransport(t, s, tr)
+		s.Disconnect()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, seen, "")
+	assert.Contains(t, seen, "https://evil.example")
+	assert.Contains(t, seen, "https://app.example")
+}

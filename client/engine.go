@@ -560,13 +560,24 @@ func receiveFrame(ws *websocket.Conn) (wsFrame, error) {
 }
 
 func (e *engine) dialWS(ctx context.Context, sid string) (*websocket.Conn, error) {
-	origin := *e.cfg.base
-	origin.Path, origin.RawQuery = "", ""
-	cfg, err := websocket.NewConfig(e.cfg.url(transportWebSocket, sid), origin.String())
+	cfg, err := websocket.NewConfig(e.cfg.url(transportWebSocket, sid), "http://localhost/")
 	if err != nil {
 		return nil, err
 	}
 	cfg.Header = e.cfg.header.Clone()
+	if cfg.Header == nil {
+		cfg.Header = http.Header{}
+	}
+	// x/net always sends an Origin header. Not being a browser, send an
+	// empty one, which servers treat as none (as for polling requests),
+	// unless Options.Header sets one.
+	cfg.Origin = &url.URL{}
+	if o := cfg.Header.Get("Origin"); o != "" {
+		if cfg.Origin, err = url.Parse(o); err != nil {
+			return nil, fmt.Errorf("Origin header: %w", err)
+		}
+	}
+	cfg.Header.Del("Origin")
 	if t, ok := e.cfg.http.Transport.(*http.Transport); ok && t.TLSClientConfig != nil {
 		cfg.TlsConfig = t.TLSClientConfig
 	}
