@@ -116,33 +116,31 @@ func newHandler(srv *socketio.Server, clientJS string) http.Handler {
 	return mux
 }
 
-// findBundle returns the npm-installed client bundle in the working
-// directory or one of its parents, or "".
-func findBundle() string {
-	dir, _ := os.Getwd()
-	for dir != "" {
-		if p := filepath.Join(dir, bundlePath); fileExists(p) {
+// findBundle returns the npm-installed client bundle in dir or one of its
+// parents, or "".
+func findBundle(dir string) string {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for {
+		p := filepath.Join(dir, bundlePath)
+		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			break
+			return ""
 		}
 		dir = parent
 	}
-	return ""
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 func main() {
 	clientJS := flag.String("client-js", os.Getenv("SOCKETIO_CLIENT_JS"), "serve this socket.io.min.js at /socket.io.min.js")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	js := cmp.Or(*clientJS, findBundle())
+	js := cmp.Or(*clientJS, findBundle("."))
 
 	srv := newServer(logger)
 	addr := net.JoinHostPort("127.0.0.1", cmp.Or(os.Getenv("PORT"), "8082"))

@@ -187,10 +187,10 @@ func newHandler(srv *socketio.Server, clientJS string) http.Handler {
 	return mux
 }
 
-// findBundle returns the npm-installed client bundle in the working
-// directory or one of its parents, or "".
-func findBundle() string {
-	dir, err := os.Getwd()
+// findBundle returns the npm-installed client bundle in dir or one of its
+// parents, or "".
+func findBundle(dir string) string {
+	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return ""
 	}
@@ -214,7 +214,7 @@ func main() {
 
 	js := *clientJS
 	if js == "" {
-		js = findBundle()
+		js = findBundle(".")
 	} else if _, err := os.Stat(js); err != nil {
 		logger.Error("client bundle", "err", err)
 		os.Exit(1)
