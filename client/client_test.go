@@ -484,3 +484,43 @@ func TestOrigin(t *testing.T) {
 	assert.Contains(t, seen, "https://evil.example")
 	assert.Contains(t, seen, "https://app.example")
 }
+
+// TestConnectCancelled: a Connect whose ctx ends gives up; the server's
+// late acceptance is undone with a DISCONNECT; other callers still wait.
+func TestConnectCancelled(t *testing.T) {
+	t.Parallel()
+	srv, ts := goURL(t, socketio.Config{})
+	release := make(chan struct{})
+	var calls atomic.Int64
+	srv.Of("/slow").Use(func(s *socketio.Socket) error {
+		if calls.Add(1) == 1 {
+			<-release
+		}
+		return nil
+	})
+	serverReasons := make(chan string, 2)
+	srv.Of("/slow").OnDisconnect(func(s *socketio.Socket, r string) { serverReasons <- r })
+	c, err := client.Dial(testCtx(t), ts.URL, opts("websocket"))
+	require.NoError(t, err)
+	defer c.Close()
+	s := c.Of("/slow")
+
+	short, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, s.Connect(short, nil), context.DeadlineExceeded)
+	assert.False(t, s.Connected())
+	close(release)
+	assert.Equal(t, socketio.ReasonClientDisconnect, recv(t, serverReasons, "undone connection"))
+	assert.False(t, s.Connected())
+
+	// Two callers, one of which gives up: the other gets the connection.
+	short2, cancel2 := context.WithCancel(context.Background())
+	results := make(chan error, 2)
+	go func() { results <- s.Connect(short2, nil) }()
+	go func() { results <- s.Connect(testCtx(t), nil) }()
+	time.Sleep(10 * time.Millisecond)
+	cancel2()
+	r1, r2 := recv(t, results, "connect"), recv(t, results, "connect")
+	assert.True(t, r1 == nil || r2 == nil, "%v, %v", r1, r2)
+	require.Eventually(t, s.Connected, 5*time.Second, time.Millisecond)
+}

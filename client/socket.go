@@ -56,8 +56,10 @@ type handler func(ctx context.Context, args socketio.Args, ack socketio.Ack)
 
 // attempt is one connection attempt that Connect calls wait for.
 type attempt struct {
-	done chan struct{}
-	err  error
+	done    chan struct{}
+	err     error
+	waiters int  // Connect calls waiting
+	auto    bool // the socket was reconnecting by itself
 }
 
 type ackResult struct {
@@ -121,19 +123,21 @@ func (s *Socket) Connect(ctx context.Context, auth any) error {
 		return nil
 	}
 	s.auth = raw
-	s.state = stateConnecting
 	if s.attempt == nil { // none yet, or reconnecting on its own
-		s.attempt = &attempt{done: make(chan struct{})}
+		s.attempt = &attempt{done: make(chan struct{}), auto: s.state == stateConnecting}
 	}
+	s.state = stateConnecting
 	at := s.attempt
-	send := eng != nil && !s.inflight
-	if send {
+	at.waiters++
+	var p *parser.Packet
+	if eng != nil && !s.inflight {
 		s.inflight = true
+		p = s.connectPacket()
 	}
 	s.mu.Unlock()
 	c.mu.Unlock()
-	if send {
-		eng.send(frames(s.connectPacket())...) // if eng is closing, onTransportClose follows
+	if p != nil {
+		eng.send(frames(p)...) // if eng is closing, onTransportClose follows
 	}
 	select {
 	case <-at.done:
@@ -147,15 +151,19 @@ func (s *Socket) Connect(ctx context.Context, auth any) error {
 		return at.err
 	default:
 	}
-	if s.attempt == at {
-		// Give up; an answer that comes later is undone (onConnect).
-		s.state = stateIdle
+	at.waiters--
+	if s.attempt == at && at.waiters == 0 {
 		s.attempt = nil
+		if !at.auto {
+			// Give up; an answer that comes later is undone (onConnect).
+			s.state = stateIdle
+		}
 	}
 	s.mu.Unlock()
 	return ctx.Err()
 }
 
+// connectPacket returns the socket's CONNECT; s.mu is held.
 func (s *Socket) connectPacket() *parser.Packet {
 	return &parser.Packet{Type: parser.Connect, Namespace: s.nsp, Data: s.auth}
 }
