@@ -78,10 +78,12 @@ type Config struct {
 	// origin: use it only for public, unauthenticated data.
 	AllowedOrigins []string
 	// CheckOrigin, when set, replaces the origin policy above: it is called
-	// for every request that carries an Origin header.
+	// for every request that carries an Origin header. A panic refuses the
+	// request.
 	CheckOrigin func(r *http.Request) bool
 	// AllowRequest, when set, is called for each handshake; an error
-	// refuses it with 403 and the error's message.
+	// refuses it with 403 and the error's message. A panic refuses it too,
+	// with a plain "Forbidden".
 	AllowRequest func(r *http.Request) error
 
 	// Adapter creates the adapter of each namespace, which tracks rooms and
@@ -251,8 +253,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // ConnectionCount returns the number of open Engine.IO connections.
 func (s *Server) ConnectionCount() int { return s.engine.Count() }
 
-func (s *Server) checkOrigin(r *http.Request) bool {
+func (s *Server) checkOrigin(r *http.Request) (ok bool) {
 	if s.cfg.CheckOrigin != nil {
+		defer s.recoverHook("CheckOrigin", func() { ok = false })
 		return s.cfg.CheckOrigin(r)
 	}
 	origin := r.Header.Get("Origin")
@@ -268,16 +271,31 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host)
 }
 
-var errTooManyConnecting = errors.New("too many connections waiting to join a namespace")
+var (
+	errTooManyConnecting = errors.New("too many connections waiting to join a namespace")
+	errForbidden         = errors.New("Forbidden")
+)
 
-func (s *Server) allowRequest(r *http.Request) error {
+func (s *Server) allowRequest(r *http.Request) (err error) {
 	if s.connecting.Load() >= int64(s.cfg.MaxConnecting) {
 		return errTooManyConnecting
 	}
 	if s.cfg.AllowRequest != nil {
+		defer s.recoverHook("AllowRequest", func() { err = errForbidden })
 		return s.cfg.AllowRequest(r)
 	}
 	return nil
+}
+
+// recoverHook, deferred around a user hook, turns its panic into a refusal
+// (refuse sets the result) and logs it: hooks run on a request's or a
+// reader's goroutine, where a panic would cut the client off without an
+// answer and leave its session behind.
+func (s *Server) recoverHook(hook string, refuse func()) {
+	if v := recover(); v != nil {
+		s.log.Error("socketio: "+hook+" panicked; refused", "panic", v)
+		refuse()
+	}
 }
 
 type discard struct{}

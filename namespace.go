@@ -79,7 +79,7 @@ func (s *Server) Of(name string) *Namespace {
 // on the returned Namespace apply to every namespace of the family, and its
 // broadcasts reach all of them. A namespace of the family is removed when
 // its last socket leaves. accept runs on the connection's reader goroutine
-// and must not block.
+// and must not block; if it panics, the namespace is refused.
 func (s *Server) OfFunc(accept func(name string, auth json.RawMessage) bool) *Namespace {
 	fam := &Namespace{
 		srv:      s,
@@ -114,7 +114,7 @@ func (s *Server) namespaceFor(name string, auth json.RawMessage) *Namespace {
 		return ns
 	}
 	for _, fam := range parents {
-		if !fam.accept(name, auth) {
+		if !s.accepts(fam, name, auth) {
 			continue
 		}
 		s.mu.Lock()
@@ -131,6 +131,13 @@ func (s *Server) namespaceFor(name string, auth json.RawMessage) *Namespace {
 		return ns
 	}
 	return nil
+}
+
+// accepts asks a family whether it has the namespace name. A panic in
+// accept, user code on the reader goroutine, is logged and means no.
+func (s *Server) accepts(fam *Namespace, name string, auth json.RawMessage) (ok bool) {
+	defer s.recoverHook("OfFunc's accept", func() { ok = false })
+	return fam.accept(name, auth)
 }
 
 // connectDone ends a pending connection to ns, successful or not.

@@ -395,6 +395,13 @@ func (s *Socket) safely(what string, fn func()) (ok bool) {
 
 func (s *Socket) reportError(err error) {
 	if h := s.ns.srv.cfg.OnError; h != nil {
+		// OnError is user code too, and often runs while a panic is
+		// being recovered: a panic of its own would end the process.
+		defer func() {
+			if v := recover(); v != nil {
+				s.ns.srv.log.Error("socketio: OnError panicked", "namespace", s.ns.name, "socket", s.id, "err", err, "panic", v)
+			}
+		}()
 		h(s, err)
 		return
 	}
