@@ -116,6 +116,21 @@ func TestHostileOriginConfigured(t *testing.T) {
 		require.Equal(t, "https://app.example", res.header.Get("Access-Control-Allow-Origin"))
 		require.Contains(t, res.header.Get("Access-Control-Allow-Methods"), "POST")
 	})
+	t.Run("wildcard", func(t *testing.T) {
+		// "*" lets every site connect, but CORS answers "*" and never
+		// reflects the caller's origin with credentials: a browser then
+		// sends no cookies with the polling requests of another site.
+		rs := newRawServer(t, Config{AllowedOrigins: []string{"*"}}, nil)
+		res := rs.mustDo("GET", "EIO=4&transport=polling", "", http.Header{"Origin": {"https://anyone.example"}})
+		require.Equal(t, 200, res.status)
+		require.Equal(t, "*", res.header.Get("Access-Control-Allow-Origin"))
+		require.Empty(t, res.header.Get("Access-Control-Allow-Credentials"))
+		res = rs.mustDo("OPTIONS", "EIO=4&transport=polling", "", http.Header{"Origin": {"https://anyone.example"}, "Access-Control-Request-Method": {"POST"}})
+		require.Equal(t, 204, res.status)
+		require.Equal(t, "*", res.header.Get("Access-Control-Allow-Origin"))
+		_, err := rs.openWS("https://anyone.example")
+		require.NoError(t, err)
+	})
 	t.Run("CheckOrigin", func(t *testing.T) {
 		var calls sync.Map
 		rs := newRawServer(t, Config{

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,11 +76,12 @@ type Config struct {
 	// same-origin browser requests are allowed, on both transports, which
 	// prevents cross-site WebSocket hijacking. A request without an Origin
 	// header (a non-browser client) is always allowed. "*" allows every
-	// origin: use it only for public, unauthenticated data.
+	// origin: use it only for public, unauthenticated data (CORS responses
+	// then say "*" and allow no credentials, except to the origins listed).
 	AllowedOrigins []string
 	// CheckOrigin, when set, replaces the origin policy above: it is called
-	// for every request that carries an Origin header. A panic refuses the
-	// request.
+	// for every request that carries an Origin header, and CORS responses
+	// name the origin it allowed. A panic refuses the request.
 	CheckOrigin func(r *http.Request) bool
 	// AllowRequest, when set, is called for each handshake; an error
 	// refuses it with 403 and the error's message. A panic refuses it too,
@@ -180,6 +182,7 @@ func New(cfg Config) *Server {
 		MaxPayload:       cfg.MaxPayload,
 		MaxBufferedBytes: cfg.MaxBufferedBytes,
 		CheckOrigin:      s.checkOrigin,
+		CORSOrigin:       s.corsOrigin,
 		AllowRequest:     s.allowRequest,
 		Logger:           cfg.Logger,
 	}
@@ -259,16 +262,36 @@ func (s *Server) checkOrigin(r *http.Request) (ok bool) {
 		return s.cfg.CheckOrigin(r)
 	}
 	origin := r.Header.Get("Origin")
+	return s.listedOrigin(origin) || sameOrigin(r, origin) || slices.Contains(s.cfg.AllowedOrigins, "*")
+}
+
+func (s *Server) listedOrigin(origin string) bool {
 	for _, o := range s.cfg.AllowedOrigins {
-		if o == "*" || strings.EqualFold(o, origin) {
+		if o != "*" && strings.EqualFold(o, origin) {
 			return true
 		}
 	}
+	return false
+}
+
+func sameOrigin(r *http.Request, origin string) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
 		return false
 	}
 	return strings.EqualFold(u.Host, r.Host)
+}
+
+// corsOrigin is the Access-Control-Allow-Origin answer to an allowed
+// request. An origin let in by "*" alone gets "*" without credentials, never
+// its own name back: reflected with credentials, any site could read
+// polling responses with the user's cookies.
+func (s *Server) corsOrigin(r *http.Request) (string, bool) {
+	origin := r.Header.Get("Origin")
+	if s.cfg.CheckOrigin == nil && !s.listedOrigin(origin) && !sameOrigin(r, origin) {
+		return "*", false
+	}
+	return origin, true
 }
 
 var (

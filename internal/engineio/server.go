@@ -61,6 +61,10 @@ type Config struct {
 	// CheckOrigin decides whether a request that carries an Origin header is
 	// allowed. Nil allows every origin (the root package always sets it).
 	CheckOrigin func(r *http.Request) bool
+	// CORSOrigin, when set, gives the Access-Control-Allow-Origin of a
+	// response to an allowed request, and whether it allows credentials.
+	// Nil answers the request's Origin, with credentials.
+	CORSOrigin func(r *http.Request) (origin string, credentials bool)
 	// AllowRequest, when set, may refuse a handshake: its error message goes
 	// to the client with code 4 (Forbidden).
 	AllowRequest func(r *http.Request) error
@@ -198,7 +202,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !isWebSocketUpgrade(r) {
-			setCORS(w, r)
+			s.setCORS(w, r)
 		}
 	}
 	if r.Method == http.MethodOptions {
@@ -246,10 +250,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func setCORS(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setCORS(w http.ResponseWriter, r *http.Request) {
+	origin, credentials := r.Header.Get("Origin"), true
+	if s.cfg.CORSOrigin != nil {
+		origin, credentials = s.cfg.CORSOrigin(r)
+	}
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
-	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Set("Access-Control-Allow-Origin", origin)
+	if credentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
 	h.Add("Vary", "Origin")
 }
 
