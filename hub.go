@@ -37,6 +37,7 @@ func (h *engineHandler) OnOpen(sess *engineio.Session) {
 		sockets: make(map[string]*Socket, 1),
 	}
 	sess.Value = c
+	s.active.add() // until OnClose has handed the sockets their disconnect
 	s.connecting.Add(1)
 	c.connTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		c.mu.Lock()
@@ -85,6 +86,7 @@ func (h *engineHandler) OnClose(sess *engineio.Session, reason string) {
 	for _, so := range sockets {
 		so.disconnect(reason, false)
 	}
+	c.srv.active.done()
 }
 
 // markJoined records that the connection joined a namespace.

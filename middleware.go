@@ -162,6 +162,7 @@ type Server struct {
 	parents []*Namespace // dynamic namespace families, see OfFunc
 
 	connecting atomic.Int64 // handshakes that joined no namespace yet
+	active     activity     // open connections and running handlers, for Shutdown
 }
 
 // New returns a Server configured by cfg.
@@ -230,10 +231,17 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 
 // Shutdown disconnects every client gracefully: each socket gets a
 // disconnect (reason "server shutting down"), what is queued is flushed, and
-// no new connection is accepted. It returns when all connections are closed,
-// or when ctx ends, in which case the remaining ones are closed at once and
-// ctx's error is returned. To tie it to an http.Server, call it from
-// http.Server.RegisterOnShutdown or after http.Server.Shutdown returns.
+// no new connection is accepted. It returns once all connections are closed
+// and the sockets' handlers (OnDisconnect included) have returned, or when
+// ctx ends: then the remaining connections are closed at once and ctx's
+// error is returned. Calling it again waits the same way.
+//
+// To tie it to an http.Server, call it from http.Server.RegisterOnShutdown
+// (see the example), or before http.Server.Shutdown. A long-polling client
+// collects its goodbye with a request of its own, which a closed listener
+// no longer accepts: with RegisterOnShutdown, such a client gets its
+// disconnect only if it has a poll pending, and its session then ends after
+// PingTimeout, or when ctx ends. Calling Shutdown first avoids that wait.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.RLock()
 	nsps := make([]*Namespace, 0, len(s.nsps))
@@ -247,6 +255,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	err := s.engine.Shutdown(ctx)
+	if err == nil {
+		err = s.active.wait(ctx)
+	}
 	for _, ns := range nsps {
 		ns.adapter.Close()
 	}

@@ -89,6 +89,7 @@ func newSocket(ns *Namespace, c *conn, auth json.RawMessage) *Socket {
 		},
 		ctx:    ctx,
 		cancel: cancel,
+		q:      serial{active: &ns.srv.active},
 	}
 }
 
@@ -473,6 +474,8 @@ func (s *Socket) ackFunc(id int64) Ack {
 // serial runs jobs one at a time, in order, on a goroutine that exists only
 // while there is work: an idle socket costs no goroutine.
 type serial struct {
+	active *activity // the server's, counting the goroutine while it runs
+
 	mu      sync.Mutex
 	jobs    []func()
 	running bool
@@ -487,6 +490,7 @@ func (q *serial) push(f func()) {
 	q.jobs = append(q.jobs, f)
 	if !q.running {
 		q.running = true
+		q.active.add()
 		go q.run()
 	}
 	q.mu.Unlock()
@@ -538,6 +542,7 @@ func (q *serial) run() {
 			q.running = false
 			q.jobs = nil
 			q.mu.Unlock()
+			q.active.done()
 			return
 		}
 		f := q.jobs[0]
@@ -551,5 +556,50 @@ func (q *serial) run() {
 		}
 		q.mu.Unlock()
 		f()
+	}
+}
+
+// activity counts what Server.Shutdown waits for: connections whose close
+// has not been fully handled, and running handler goroutines.
+type activity struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; nil when nobody waits
+}
+
+func (a *activity) add() {
+	a.mu.Lock()
+	a.n++
+	a.mu.Unlock()
+}
+
+func (a *activity) done() {
+	a.mu.Lock()
+	a.n--
+	if a.n == 0 && a.idle != nil {
+		close(a.idle)
+		a.idle = nil
+	}
+	a.mu.Unlock()
+}
+
+// wait returns when nothing is active, or with ctx's error.
+func (a *activity) wait(ctx context.Context) error {
+	for {
+		a.mu.Lock()
+		if a.n == 0 {
+			a.mu.Unlock()
+			return nil
+		}
+		if a.idle == nil {
+			a.idle = make(chan struct{})
+		}
+		idle := a.idle
+		a.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
