@@ -181,11 +181,13 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	if err != nil {
 		return nil, err
 	}
+	var cancel context.CancelFunc
 	if b.timeout > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.timeout)
-		defer cancel()
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
 	}
+	defer cancel() // adapters drop their pending acknowledgements when ctx ends
 	pkt := &Packet{Data: p.Data, Attachments: p.Attachments}
 	var (
 		mu       sync.Mutex
