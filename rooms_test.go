@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -125,10 +126,13 @@ func TestRooms(t *testing.T) {
 	assert.Equal(t, map[string][]string{"a": {"to red"}, "b": {}, "c": {}}, delivered(t, r, ms))
 
 	// A socket that disconnects leaves its rooms.
+	aID := a.s.ID()
 	a.s.Disconnect()
+	require.Eventually(t, func() bool { return ns.Socket(aID) == nil }, 5*time.Second, time.Millisecond)
+	assert.Empty(t, ns.To("red").Sockets())
+	assert.Empty(t, ns.To(aID).Sockets())
 	require.NoError(t, socketio.Emit(ns.To("red", "blue"), evNote, note{Text: "after a left"}))
 	assert.Equal(t, map[string][]string{"b": {"after a left"}, "c": {"after a left"}}, delivered(t, r, ms[1:]))
-	assert.Empty(t, ns.To("red").Sockets())
 }
 
 func TestRoomsSelectionSockets(t *testing.T) {
