@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -451,13 +450,8 @@ func TestShutdown(t *testing.T) {
 	srv := socketio.New(socketio.Config{})
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	var mu sync.Mutex
-	var serverReasons []string
-	srv.Of("/").OnDisconnect(func(s *socketio.Socket, reason string) {
-		mu.Lock()
-		serverReasons = append(serverReasons, reason)
-		mu.Unlock()
-	})
+	serverReasons := make(chan string, 4)
+	srv.Of("/").OnDisconnect(func(s *socketio.Socket, reason string) { serverReasons <- reason })
 	srv.Of("/admin")
 
 	reasons := make(chan string, 8)
@@ -482,9 +476,9 @@ func TestShutdown(t *testing.T) {
 		"/ io server disconnect", "/admin io server disconnect",
 		"/ io server disconnect", "/admin io server disconnect",
 	}, got)
-	mu.Lock()
-	assert.Equal(t, []string{socketio.ReasonServerShutdown, socketio.ReasonServerShutdown}, serverReasons)
-	mu.Unlock()
+	for range 2 {
+		assert.Equal(t, socketio.ReasonServerShutdown, wait(t, serverReasons, "server's disconnect"))
+	}
 	assert.Equal(t, 0, srv.ConnectionCount())
 
 	// No new connection is accepted.
