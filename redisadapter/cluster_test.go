@@ -369,7 +369,7 @@ func TestClusterIgnoresForeignMessages(t *testing.T) {
 		{k + "#/#", []byte{0x91, 0xa1, 0x78}},                         // too short
 		{k + "#/#", []byte{0x92, 0xa1, 0x78, 0x01}},                   // packet not a map
 		{k + "#/#", []byte{0x92, 0xa1, 0x78, 0x81, 0xa1, 0x78, 0x01}}, // no data
-		{k + "#/#a#", []byte{0x93, 0xa1, 0x78, 0x82, 0xa4, 't', 'y', 'p', 'e', 0x02, 0xa4, 'd', 'a', 't', 'a', 0x91, 0x01, 0x80}}, // event name not a string
+		{k + "#/#a#", []byte{0x93, 0xa1, 0x78, 0x82, 0xa4, 't', 'y', 'p', 'e', 0x02, 0xa4, 'd', 'a', 't', 'a', 0x91, 0x01, 0x80}},                                         // event name not a string
 		{k + "#/#", []byte{0x93, 0xa1, 0x78, 0x83, 0xa4, 't', 'y', 'p', 'e', 0x02, 0xa4, 'd', 'a', 't', 'a', 0x91, 0xa1, 'e', 0xa3, 'n', 's', 'p', 0xa2, '/', 'x', 0x80}}, // another namespace
 		{k + "#/#", []byte(strings.Repeat("\x91", 1000))},
 		{k + "-request#/#", "{"},

@@ -134,6 +134,8 @@ type bus struct {
 	pub      *publisher
 	channels map[string]subscriber
 	patterns map[string]*adapter
+
+	ctl serial // subscribing and unsubscribing, in order, off the caller's goroutine
 }
 
 func (b *bus) newAdapter(ns *socketio.Namespace) socketio.Adapter {
@@ -165,6 +167,7 @@ func (b *bus) newAdapter(ns *socketio.Namespace) socketio.Adapter {
 // first adapter.
 func (b *bus) acquire(a *adapter) *publisher {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.refs == 0 {
 		b.ps = b.client.Subscribe(context.Background())
 		b.channels = make(map[string]subscriber)
@@ -179,24 +182,27 @@ func (b *bus) acquire(a *adapter) *publisher {
 	b.channels[a.responseChan] = subscriber{a, chanResponse}
 	b.channels[a.specificChan] = subscriber{a, chanResponse}
 	b.patterns[a.pattern] = a
-	ps, pub := b.ps, b.pub
-	b.mu.Unlock()
-
-	// go-redis remembers the channels even when Redis is unreachable now,
-	// and subscribes again whenever it reconnects.
-	ctx, cancel := context.WithTimeout(context.Background(), b.opts.RequestsTimeout)
-	defer cancel()
-	if err := ps.PSubscribe(ctx, a.pattern); err != nil {
-		b.log.Warn("redisadapter: subscribing (will retry on reconnect)", "namespace", a.name, "err", err)
-	}
-	if err := ps.Subscribe(ctx, a.requestChan, a.responseChan, a.specificChan); err != nil {
-		b.log.Warn("redisadapter: subscribing (will retry on reconnect)", "namespace", a.name, "err", err)
-	}
-	return pub
+	ps := b.ps
+	// The server creates namespaces under its own lock: subscribe in the
+	// background (in order with unsubscribing). go-redis remembers the
+	// channels even when Redis is unreachable, and subscribes again
+	// whenever it reconnects.
+	b.ctl.push(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), b.opts.RequestsTimeout)
+		defer cancel()
+		if err := ps.PSubscribe(ctx, a.pattern); err != nil {
+			b.log.Warn("redisadapter: subscribing (will retry on reconnect)", "namespace", a.name, "err", err)
+		}
+		if err := ps.Subscribe(ctx, a.requestChan, a.responseChan, a.specificChan); err != nil {
+			b.log.Warn("redisadapter: subscribing (will retry on reconnect)", "namespace", a.name, "err", err)
+		}
+	})
+	return b.pub
 }
 
-// release unregisters a's channels, stopping everything with the last
-// adapter.
+// release unregisters a's channels; with the last adapter it stops the
+// subscription and flushes what is left to publish, and returns once that
+// is done.
 func (b *bus) release(a *adapter) {
 	b.mu.Lock()
 	// A namespace removed and created again at once (a dynamic one) has a
@@ -213,20 +219,29 @@ func (b *bus) release(a *adapter) {
 	ps, stop, done, pub := b.ps, b.stop, b.done, b.pub
 	b.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
 	if !last {
-		if mine {
-			ps.PUnsubscribe(ctx, a.pattern)
-			ps.Unsubscribe(ctx, a.requestChan, a.responseChan)
-		}
-		ps.Unsubscribe(ctx, a.specificChan)
+		b.ctl.push(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), b.opts.RequestsTimeout)
+			defer cancel()
+			if mine {
+				ps.PUnsubscribe(ctx, a.pattern)
+				ps.Unsubscribe(ctx, a.requestChan, a.responseChan)
+			}
+			ps.Unsubscribe(ctx, a.specificChan)
+		})
 		return
 	}
-	stop()
-	ps.Close()
-	<-done
-	pub.close(ctx) // flush what is queued, within the deadline
+	stopped := make(chan struct{})
+	b.ctl.push(func() {
+		defer close(stopped)
+		stop()
+		ps.Close()
+		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		pub.close(ctx) // flush what is queued, within the deadline
+	})
+	<-stopped
 }
 
 // receive reads the subscription until ctx ends. go-redis reconnects and
