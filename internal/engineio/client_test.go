@@ -273,6 +273,13 @@ type testServer struct {
 // the recorder's contract checked.
 func newTestServer(t testing.TB, cfg Config, rec *recorder) *testServer {
 	t.Helper()
+	return newTestServerHTTP(t, cfg, rec, nil)
+}
+
+// newTestServerHTTP is newTestServer with a hook to configure the
+// http.Server (timeouts) before it starts.
+func newTestServerHTTP(t testing.TB, cfg Config, rec *recorder, configure func(*http.Server)) *testServer {
+	t.Helper()
 	if rec == nil {
 		rec = newRecorder()
 		rec.echo = true
@@ -280,7 +287,11 @@ func newTestServer(t testing.TB, cfg Config, rec *recorder) *testServer {
 	srv := NewServer(cfg, rec)
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", srv)
-	ts := httptest.NewServer(mux)
+	ts := httptest.NewUnstartedServer(mux)
+	if configure != nil {
+		configure(ts.Config)
+	}
+	ts.Start()
 	s := &testServer{t: t, srv: srv, rec: rec, ts: ts, url: ts.URL + "/engine.io/", hc: ts.Client()}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

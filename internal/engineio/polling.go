@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // servePoll answers a long-polling GET with everything queued, waiting until
@@ -104,6 +105,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
+	// The wait may have outlasted the http.Server's WriteTimeout, a
+	// deadline set when the request was read: the response gets a
+	// deadline of its own, bounded still. (Fails harmlessly where the
+	// ResponseWriter cannot set one.)
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.srv.writeTimeout()))
 	_, err := w.Write(body)
 	s.mu.Lock()
 	s.polling = false

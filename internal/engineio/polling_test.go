@@ -432,3 +432,28 @@ func TestPollingManyRounds(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A long poll waits up to PingInterval, longer than the http.Server's
+// WriteTimeout may be: the response is still written.
+func TestLongPollOutlivesWriteTimeout(t *testing.T) {
+	t.Parallel()
+	cfg := Config{PingInterval: 300 * time.Millisecond, PingTimeout: 300 * time.Millisecond}
+	s := newTestServerHTTP(t, cfg, nil, func(hs *http.Server) {
+		hs.WriteTimeout = 100 * time.Millisecond
+	})
+	c := s.handshake()
+	for i := 0; i < 3; i++ {
+		res, err := c.getCtx(context.Background())
+		require.NoError(t, err, "poll %d", i)
+		require.Equal(t, "2", res.body)
+		c.mustPost("3")
+	}
+	sess := s.srv.Session(c.sid)
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		sess.Send(Packet{Data: []byte("4late")})
+	}()
+	res, err := c.getCtx(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "4late", res.body)
+}

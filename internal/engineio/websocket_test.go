@@ -3,6 +3,7 @@ package engineio
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -193,4 +194,39 @@ func TestPollingGracefulClose(t *testing.T) {
 	s.srv.Session(c.sid).Close("bye")
 	assert.Equal(t, "bye", s.rec.waitClosed(t, c.sid, time.Second))
 	requireError(t, c.get(), 400, codeUnknownSID)
+}
+
+// The http.Server's ReadTimeout and WriteTimeout are deadlines on the
+// connection, which a hijacked WebSocket keeps: a session must outlive them.
+func TestWebSocketOutlivesServerTimeouts(t *testing.T) {
+	t.Parallel()
+	cfg := Config{PingInterval: 100 * time.Millisecond, PingTimeout: 400 * time.Millisecond}
+	s := newTestServerHTTP(t, cfg, nil, func(hs *http.Server) {
+		hs.ReadTimeout = 150 * time.Millisecond
+		hs.WriteTimeout = 150 * time.Millisecond
+	})
+	check := func(t *testing.T, c *wsClient, sid string) {
+		deadline := time.Now().Add(600 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			f := c.read(time.Second)
+			require.Equal(t, "2", string(f.data))
+			c.mustSend("3")
+		}
+		c.mustSend("4alive")
+		assert.Equal(t, "4alive", c.readText(time.Second))
+		assert.False(t, s.rec.isClosed(sid))
+	}
+	t.Run("websocket only", func(t *testing.T) {
+		s := s.with(t)
+		c, op := s.openWS()
+		check(t, c, op.SID)
+	})
+	t.Run("upgraded", func(t *testing.T) {
+		s := s.with(t)
+		p := s.handshake()
+		assert.Equal(t, "2", p.get().body)
+		p.mustPost("3")
+		c := p.upgrade()
+		check(t, c, p.sid)
+	})
 }
