@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -212,6 +213,20 @@ var e2eCases = []e2eCase{
 			assert.Nil(t, args.Value(2))
 		case <-time.After(10 * time.Second):
 			t.Fatal("no echo-back")
+		}
+	}},
+	{"large binary on every transport", func(t *testing.T, url string) {
+		big := make([]byte, 300<<10)
+		for i := range big {
+			big[i] = byte(i * 7)
+		}
+		for _, tr := range []string{"polling", "websocket"} {
+			s := connect(t, url, opts(tr), nil)
+			args, err := s.EmitWithAck(testCtx(t), "echo", map[string]any{"big": big})
+			require.NoError(t, err, tr)
+			var got struct{ Big []byte }
+			require.NoError(t, args.Decode(0, &got))
+			assert.True(t, bytes.Equal(big, got.Big), tr)
 		}
 	}},
 	{"namespaces", func(t *testing.T, url string) {
