@@ -149,8 +149,14 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.posting = true
+	// A close of the session from now on ends the read (a body that never
+	// comes would otherwise hold this goroutine and the connection).
+	s.postRC = http.NewResponseController(w)
 	s.mu.Unlock()
 	body, err := readBody(r, s.srv.cfg.MaxPayload)
+	s.mu.Lock()
+	s.postRC = nil
+	s.mu.Unlock()
 	if err == nil {
 		err = decodePayload(body, s.onPacket)
 	}

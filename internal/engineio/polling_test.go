@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -456,4 +457,22 @@ func TestLongPollOutlivesWriteTimeout(t *testing.T) {
 	res, err := c.getCtx(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "4late", res.body)
+}
+
+// A POST whose body never comes holds a goroutine and a connection: when
+// the session closes (here by ping timeout), the POST is released too.
+func TestStalledPostReleasedOnClose(t *testing.T) {
+	t.Parallel()
+	cfg := Config{PingInterval: 100 * time.Millisecond, PingTimeout: 100 * time.Millisecond}
+	s := newTestServer(t, cfg, nil)
+	c := s.handshake()
+	conn := s.rawConn()
+	fmt.Fprintf(conn, "POST /engine.io/?%s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4abc", c.query())
+	assert.Equal(t, ReasonPingTimeout, s.rec.waitClosed(t, c.sid, 2*time.Second))
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "the POST is still stuck after the session closed")
+	res.Body.Close()
+	assert.Equal(t, 400, res.StatusCode)
+	assert.Empty(t, s.rec.messages(c.sid))
 }

@@ -61,10 +61,11 @@ type Session struct {
 	awaitingPong bool
 
 	// polling
-	polling   bool // a GET is in progress
-	posting   bool // a POST is in progress
-	upgrading bool // a WebSocket is probing this session
-	probed    bool // ... and has sent 2probe
+	polling   bool                     // a GET is in progress
+	posting   bool                     // a POST is in progress
+	postRC    *http.ResponseController // ... and is reading its body
+	upgrading bool                     // a WebSocket is probing this session
+	probed    bool                     // ... and has sent 2probe
 
 	// websocket
 	ws        *websocket.Conn
@@ -271,6 +272,11 @@ func (s *Session) closeLocked(reason string, noop bool) closing {
 	clear(s.queue)
 	s.queue, s.spare, s.queued = nil, nil, 0
 	close(s.done)
+	if s.postRC != nil {
+		// Under the lock, so that the POST is still reading: its
+		// connection may serve another request once it has returned.
+		s.postRC.SetReadDeadline(time.Now())
+	}
 	notify := s.callbacks == 0
 	s.closePending = !notify
 	return closing{reason: reason, ws: s.ws, probe: s.probeWS, notify: notify}
