@@ -261,3 +261,17 @@ func TestCORS(t *testing.T) {
 	requireError(t, res, 403, codeForbidden)
 	assert.Empty(t, res.header.Get("Access-Control-Allow-Origin"))
 }
+
+func TestCORSOrigin(t *testing.T) {
+	t.Parallel()
+	cfg := quietConfig()
+	cfg.CORSOrigin = func(r *http.Request) (string, bool) { return "*", false }
+	s := newTestServer(t, cfg, nil)
+	res := s.mustDo("GET", "EIO=4&transport=polling", "", map[string]string{"Origin": "https://any.example"})
+	require.Equal(t, 200, res.status)
+	assert.Equal(t, "*", res.header.Get("Access-Control-Allow-Origin"))
+	assert.Empty(t, res.header.Get("Access-Control-Allow-Credentials"))
+	res = s.mustDo("OPTIONS", "EIO=4&transport=polling", "", map[string]string{"Origin": "https://any.example"})
+	assert.Equal(t, 204, res.status)
+	assert.Equal(t, "*", res.header.Get("Access-Control-Allow-Origin"))
+}
