@@ -277,8 +277,8 @@ func newTestServer(t testing.TB, cfg Config, rec *recorder) *testServer {
 }
 
 // newTestServerHTTP is newTestServer with a hook to configure the
-// http.Server (timeouts) before it starts.
-func newTestServerHTTP(t testing.TB, cfg Config, rec *recorder, configure func(*http.Server)) *testServer {
+// server (timeouts, listener) before it starts.
+func newTestServerHTTP(t testing.TB, cfg Config, rec *recorder, configure func(*httptest.Server)) *testServer {
 	t.Helper()
 	if rec == nil {
 		rec = newRecorder()
@@ -289,7 +289,7 @@ func newTestServerHTTP(t testing.TB, cfg Config, rec *recorder, configure func(*
 	mux.Handle("/engine.io/", srv)
 	ts := httptest.NewUnstartedServer(mux)
 	if configure != nil {
-		configure(ts.Config)
+		configure(ts)
 	}
 	ts.Start()
 	s := &testServer{t: t, srv: srv, rec: rec, ts: ts, url: ts.URL + "/engine.io/", hc: ts.Client()}

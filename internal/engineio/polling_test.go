@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -439,8 +440,8 @@ func TestPollingManyRounds(t *testing.T) {
 func TestLongPollOutlivesWriteTimeout(t *testing.T) {
 	t.Parallel()
 	cfg := Config{PingInterval: 300 * time.Millisecond, PingTimeout: 300 * time.Millisecond}
-	s := newTestServerHTTP(t, cfg, nil, func(hs *http.Server) {
-		hs.WriteTimeout = 100 * time.Millisecond
+	s := newTestServerHTTP(t, cfg, nil, func(ts *httptest.Server) {
+		ts.Config.WriteTimeout = 100 * time.Millisecond
 	})
 	c := s.handshake()
 	for i := 0; i < 3; i++ {

@@ -3,13 +3,16 @@ package engineio
 import (
 	"bytes"
 	"fmt"
-	"net/http"
+	"net"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/websocket"
 )
 
 func TestWebSocketEcho(t *testing.T) {
@@ -201,9 +204,9 @@ func TestPollingGracefulClose(t *testing.T) {
 func TestWebSocketOutlivesServerTimeouts(t *testing.T) {
 	t.Parallel()
 	cfg := Config{PingInterval: 100 * time.Millisecond, PingTimeout: 400 * time.Millisecond}
-	s := newTestServerHTTP(t, cfg, nil, func(hs *http.Server) {
-		hs.ReadTimeout = 150 * time.Millisecond
-		hs.WriteTimeout = 150 * time.Millisecond
+	s := newTestServerHTTP(t, cfg, nil, func(ts *httptest.Server) {
+		ts.Config.ReadTimeout = 150 * time.Millisecond
+		ts.Config.WriteTimeout = 150 * time.Millisecond
 	})
 	check := func(t *testing.T, c *wsClient, sid string) {
 		deadline := time.Now().Add(600 * time.Millisecond)
@@ -229,4 +232,87 @@ func TestWebSocketOutlivesServerTimeouts(t *testing.T) {
 		c := p.upgrade()
 		check(t, c, p.sid)
 	})
+}
+
+// pipeListener serves connections made of net.Pipe: no kernel buffer
+// between the server and the client, so that a backlog stays in the
+// server's queue for as long as the client has not read it.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
+
+// A ping must not wait behind a long write queue: a client that reads
+// slowly through a backlog, but answers every ping as soon as it sees it,
+// stays connected.
+func TestPingNotBehindBacklog(t *testing.T) {
+	t.Parallel()
+	cfg := Config{
+		PingInterval:     100 * time.Millisecond,
+		PingTimeout:      300 * time.Millisecond,
+		MaxBufferedBytes: 4 << 20,
+	}
+	pl := newPipeListener()
+	s := newTestServerHTTP(t, cfg, nil, func(ts *httptest.Server) {
+		ts.Listener = pl
+	})
+	wscfg, err := websocket.NewConfig("ws://pipe/engine.io/?EIO=4&transport=websocket", testOrigin)
+	require.NoError(t, err)
+	cli, srv := net.Pipe()
+	pl.conns <- srv
+	rc := &recConn{Conn: cli}
+	ws, err := websocket.NewClient(wscfg, rc)
+	require.NoError(t, err)
+	t.Cleanup(func() { ws.Close() })
+	c := &wsClient{t: t, ws: ws, rc: rc}
+	op := parseOpen(t, string(c.read(time.Second).data))
+
+	sess := s.srv.Session(op.SID)
+	msg := Packet{Data: []byte("4" + strings.Repeat("z", 1023))}
+	const n = 600
+	for i := 0; i < n; i++ {
+		require.NoError(t, sess.Send(msg))
+	}
+	// Over half a second of reading at 1 ms per message, during which the
+	// backlog is never empty: pings must cut in.
+	got, pings := 0, 0
+	for got < n {
+		f, err := c.next(2 * time.Second)
+		require.NoError(t, err, "after %d messages and %d pings; events %q", got, pings, s.rec.events(op.SID))
+		if string(f.data) == "2" {
+			pings++
+			c.mustSend("3")
+			continue
+		}
+		got++
+		time.Sleep(time.Millisecond)
+	}
+	assert.False(t, s.rec.isClosed(op.SID), "closed: %q", s.rec.events(op.SID))
+	assert.GreaterOrEqual(t, pings, 3)
 }
