@@ -46,8 +46,9 @@
 // own that exists only while there is work. A handler may therefore block —
 // on a database, or on EmitWithAck to the same client — and only delays the
 // next events of that socket; handlers of different sockets run in
-// parallel. If a socket's handlers fall 256 events behind, its connection
-// stops being read until they catch up.
+// parallel. If a socket's handlers fall 256 events, or
+// Config.MaxBufferedBytes of them, behind, its connection stops being read
+// until they catch up.
 //
 // Every emit queues bytes and returns at once. A broadcast encodes its
 // packet once and queues the same bytes for every recipient, without

@@ -49,7 +49,9 @@ type Config struct {
 	// MaxBufferedBytes caps the bytes queued for one connection. A client
 	// that reads too slowly to keep under it is disconnected with reason
 	// "send queue overflow", so that it never holds up a broadcast or
-	// grows memory. Default 4 MiB.
+	// grows memory. It also caps the bytes of received events waiting for
+	// one socket's handlers: past it, the connection is not read until
+	// they catch up. Default 4 MiB.
 	MaxBufferedBytes int64
 	// MaxPendingAcks caps the acknowledgements one socket may owe the
 	// server at once; EmitWithAck beyond it fails with ErrTooManyAcks.

@@ -31,7 +31,8 @@ const (
 
 // maxQueuedEvents is how many events of one socket may wait for its
 // handler goroutine before the connection's reader stops reading (TCP
-// back-pressure on a client that sends faster than its handlers run).
+// back-pressure on a client that sends faster than its handlers run); the
+// bytes they hold are bounded too, by Config.MaxBufferedBytes.
 const maxQueuedEvents = 256
 
 type socketState uint8
@@ -426,7 +427,12 @@ func (s *Socket) onEvent(p *parser.Packet) error {
 	}
 	args := Args{elems: elems[1:], atts: p.Attachments}
 	id, hasID := p.ID, p.HasID
-	s.q.pushWait(func() { s.handleEvent(name, args, id, hasID) }, maxQueuedEvents, s.ctx.Done())
+	size := int64(len(p.Data))
+	for _, a := range p.Attachments {
+		size += int64(len(a))
+	}
+	s.q.pushWait(func() { s.handleEvent(name, args, id, hasID) }, size,
+		maxQueuedEvents, s.ns.srv.cfg.MaxBufferedBytes, s.ctx.Done())
 	return nil
 }
 
@@ -477,30 +483,44 @@ type serial struct {
 	active *activity // the server's, counting the goroutine while it runs
 
 	mu      sync.Mutex
-	jobs    []func()
+	jobs    []job
+	bytes   int64 // sizes of the jobs queued and of the one running
 	running bool
 	closed  bool
 	waiting int
 	room    chan struct{}
 }
 
+// job is a queued function, with the bytes it holds on to until it ends.
+type job struct {
+	f    func()
+	size int64
+}
+
 // push queues f; it never blocks.
 func (q *serial) push(f func()) {
 	q.mu.Lock()
-	q.jobs = append(q.jobs, f)
+	q.pushLocked(job{f: f})
+	q.mu.Unlock()
+}
+
+func (q *serial) pushLocked(j job) {
+	q.jobs = append(q.jobs, j)
+	q.bytes += j.size
 	if !q.running {
 		q.running = true
 		q.active.add()
 		go q.run()
 	}
-	q.mu.Unlock()
 }
 
-// pushWait queues f, first waiting while limit jobs are queued, unless done
-// closes (then f is dropped).
-func (q *serial) pushWait(f func(), limit int, done <-chan struct{}) {
+// pushWait queues f, which holds size bytes until it ends, first waiting
+// while limit jobs are queued or while the bytes held would exceed
+// maxBytes (one job, however large, may always run), unless done closes
+// (then f is dropped).
+func (q *serial) pushWait(f func(), size int64, limit int, maxBytes int64, done <-chan struct{}) {
 	q.mu.Lock()
-	for len(q.jobs) >= limit && !q.closed {
+	for !q.closed && (len(q.jobs) >= limit || (q.bytes > 0 && q.bytes+size > maxBytes)) {
 		if q.room == nil {
 			q.room = make(chan struct{}, 1)
 		}
@@ -518,21 +538,28 @@ func (q *serial) pushWait(f func(), limit int, done <-chan struct{}) {
 		q.mu.Lock()
 		q.waiting--
 	}
+	q.pushLocked(job{f: f, size: size})
 	q.mu.Unlock()
-	q.push(f)
 }
 
 // close releases a pushWait that waits for room.
 func (q *serial) close() {
 	q.mu.Lock()
 	q.closed = true
-	if q.room != nil {
-		select {
-		case q.room <- struct{}{}:
-		default:
+	q.signalLocked()
+	q.mu.Unlock()
+}
+
+// signalLocked tells a waiting pushWait to look again.
+func (q *serial) signalLocked() {
+	if q.waiting > 0 || q.closed {
+		if q.room != nil {
+			select {
+			case q.room <- struct{}{}:
+			default:
+			}
 		}
 	}
-	q.mu.Unlock()
 }
 
 func (q *serial) run() {
@@ -545,17 +572,18 @@ func (q *serial) run() {
 			q.active.done()
 			return
 		}
-		f := q.jobs[0]
-		q.jobs[0] = nil
+		j := q.jobs[0]
+		q.jobs[0] = job{}
 		q.jobs = q.jobs[1:]
-		if q.waiting > 0 {
-			select {
-			case q.room <- struct{}{}:
-			default:
-			}
-		}
+		q.signalLocked()
 		q.mu.Unlock()
-		f()
+		j.f()
+		if j.size > 0 {
+			q.mu.Lock()
+			q.bytes -= j.size
+			q.signalLocked()
+			q.mu.Unlock()
+		}
 	}
 }
 
