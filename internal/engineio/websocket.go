@@ -195,7 +195,8 @@ func (s *Session) readLoop(ws *websocket.Conn) {
 }
 
 // writeLoop is the session's only writer on ws. Each wake-up drains
-// everything queued, the ping first.
+// everything queued, the ping first; a ping due while a long batch is
+// written goes out between two of its packets.
 func (s *Session) writeLoop(ws *websocket.Conn) {
 	timeout := s.srv.writeTimeout()
 	for {
@@ -227,9 +228,28 @@ func (s *Session) writeLoop(ws *websocket.Conn) {
 			ws.PayloadType = websocket.TextFrame
 			_, err = ws.Write(pingFrame)
 		}
-		for _, p := range batch {
+		for i, p := range batch {
 			if err != nil {
 				break
+			}
+			if i > 0 {
+				// A long batch: a ping due meanwhile cuts in (its pong
+				// deadline is already running), and a close stops it.
+				s.mu.Lock()
+				if s.state == stateClosed {
+					s.mu.Unlock()
+					break
+				}
+				ping := s.pingDue
+				s.pingDue = false
+				ws.SetWriteDeadline(time.Now().Add(timeout))
+				s.mu.Unlock()
+				if ping {
+					ws.PayloadType = websocket.TextFrame
+					if _, err = ws.Write(pingFrame); err != nil {
+						break
+					}
+				}
 			}
 			if p.Binary {
 				ws.PayloadType = websocket.BinaryFrame
