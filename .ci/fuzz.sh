@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs every Fuzz* target of every module in the repository for a bounded
+# time each (FUZZTIME, default 10s), one target at a time. Targets are
+# discovered, not listed: a new Fuzz function is fuzzed by CI as soon as it
+# exists. An input that fails is written by `go test` under the package's
+# testdata/fuzz/<Target>/ and the script fails; commit that file with the
+# fix, and it runs with every `go test` from then on.
+#
+#   FUZZTIME=1m .ci/fuzz.sh            # longer
+#   FUZZPARALLEL=2 .ci/fuzz.sh         # fewer workers on a shared machine
+#   .ci/fuzz.sh ./internal/parser      # some packages of the root module only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime=${FUZZTIME:-10s}
+parallel=()
+if [ -n "${FUZZPARALLEL:-}" ]; then
+  parallel=(-parallel "$FUZZPARALLEL")
+fi
+
+# The root module, then every nested one (they have their own go.mod);
+# packages named on the command line are the root module's.
+modules=(.)
+if [ $# -eq 0 ]; then
+  while IFS= read -r mod; do
+    modules+=("$(dirname "$mod")")
+  done < <(find . -mindepth 2 -name go.mod -not -path '*/node_modules/*' -not -path '*/testdata/*' | sort)
+fi
+
+failed=()
+ran=0
+for mod in "${modules[@]}"; do
+  pkgs=("$@")
+  [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
+  # `go test -list` prints a package's matching tests, then its "ok" line.
+  listing=$(cd "$mod" && go test -list '^Fuzz' "${pkgs[@]}" 2>/dev/null) || {
+    echo "== $mod: go test -list failed" >&2
+    (cd "$mod" && go test -list '^Fuzz' "${pkgs[@]}" >/dev/null) || true
+    failed+=("$mod (list)")
+    continue
+  }
+  targets=()
+  while IFS= read -r line; do
+    case "$line" in
+      Fuzz*) targets+=("$line") ;;
+      ok*)
+        pkg=$(awk '{print $2}' <<<"$line")
+        for target in ${targets[@]+"${targets[@]}"}; do
+          echo "== fuzz $pkg $target ($fuzztime)"
+          ran=$((ran + 1))
+          if ! (cd "$mod" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" ${parallel[@]+"${parallel[@]}"} "$pkg"); then
+            failed+=("$pkg $target")
+          fi
+        done
+        targets=()
+        ;;
+    esac
+  done <<<"$listing"
+done
+
+echo "== $ran fuzz targets run"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '== FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
