@@ -32,10 +32,27 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.polling = true
-	for !s.pollReadyLocked() {
+	// A GET that arrives once the probe has been answered comes from a
+	// client that should have paused polling: most often its 5 is on the
+	// way, on the WebSocket (another connection, read by another
+	// goroutine, and so possibly behind this GET). Give the upgrade a
+	// moment, as the reference server does (it answers such a GET with
+	// its next noop, within 100 ms): once upgraded, the GET is refused
+	// like any poll after the upgrade.
+	late := s.probed
+	var graceC <-chan time.Time
+	if late {
+		grace := time.NewTimer(probeGrace)
+		defer grace.Stop()
+		graceC = grace.C
+	}
+	inGrace := late
+	for !s.pollReadyLocked(inGrace) {
 		s.mu.Unlock()
 		select {
 		case <-s.pollWake:
+		case <-graceC:
+			inGrace, graceC = false, nil
 		case <-s.done:
 		case <-r.Context().Done():
 			// The client went away while waiting: the protocol closes the
@@ -58,6 +75,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		} else {
 			body = []byte{TypeClose}
 		}
+	case s.transport != Polling && late:
+		s.polling = false
+		s.mu.Unlock()
+		writeError(w, codeBadRequest, "")
+		return
 	case s.transport != Polling:
 		// Upgraded while waiting: everything goes to the WebSocket now.
 		body = []byte{TypeNoop}
@@ -121,10 +143,16 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pollReadyLocked reports whether a waiting GET has something to answer.
-func (s *Session) pollReadyLocked() bool {
+// probeGrace is how long a GET that arrives after the probe waits for the
+// upgrade to complete before it is answered with a noop.
+const probeGrace = 100 * time.Millisecond
+
+// pollReadyLocked reports whether a waiting GET has something to answer:
+// data, a close, the upgrade, or a probe (unless the GET arrived after it
+// and is still in its grace period).
+func (s *Session) pollReadyLocked(inGrace bool) bool {
 	return s.state != stateOpen || s.pingDue || len(s.queue) > 0 ||
-		s.transport != Polling || s.probed
+		s.transport != Polling || (s.probed && !inGrace)
 }
 
 var errTooLarge = errors.New("payload too large")

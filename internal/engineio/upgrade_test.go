@@ -357,3 +357,42 @@ func TestShutdownDuringUpgrade(t *testing.T) {
 	requireError(t, c.get(), 400, codeUnknownSID)
 	_ = fmt.Sprint()
 }
+
+// A GET that arrives after 3probe, when the client's 5 is already on its way
+// over the WebSocket (the official suite sends 5 and then polls at once):
+// the 5 may be read after the GET, and the GET is then refused like any
+// poll after the upgrade, rather than answered with a noop.
+func TestPollRacingUpgradePacket(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	c := s.handshake()
+	ws := c.probe()
+	got := make(chan response, 1)
+	go func() {
+		res, _ := c.getCtx(context.Background())
+		got <- res
+	}()
+	eventually(t, time.Second, func() bool {
+		sess := s.srv.Session(c.sid)
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		return sess.polling
+	}, "GET arrived")
+	ws.mustSend("5")
+	requireError(t, <-got, 400, codeBadRequest)
+	ws.mustSend("4hello")
+	assert.Equal(t, "4hello", ws.readText(time.Second))
+	assert.False(t, s.rec.isClosed(c.sid))
+
+	// Without a 5, such a GET gets its noop after a short grace, and
+	// polling goes on.
+	c = s.handshake()
+	ws = c.probe()
+	start := time.Now()
+	res := c.get()
+	assert.Equal(t, "6", res.body)
+	assert.GreaterOrEqual(t, time.Since(start), 90*time.Millisecond) // probeGrace
+	ws.close()
+	c.mustPost("4still")
+	assert.Equal(t, "4still", c.get().body)
+}

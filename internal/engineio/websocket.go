@@ -132,15 +132,17 @@ func (s *Session) probe(ws *websocket.Conn) bool {
 		}
 		switch string(f.data) {
 		case "2probe":
+			// Marked before the reply: a GET sent once the client has
+			// 3probe must find the session probed (see servePoll).
+			s.mu.Lock()
+			s.probed = true
+			s.wakeLocked() // the pending GET answers noop now
+			s.mu.Unlock()
 			ws.SetWriteDeadline(deadline)
 			if _, err := ws.Write(probeReply); err != nil {
 				return false
 			}
 			probed = true
-			s.mu.Lock()
-			s.probed = true
-			s.wakeLocked() // the pending GET answers noop now
-			s.mu.Unlock()
 		case "5":
 			return probed
 		default:
