@@ -148,7 +148,7 @@ func (a *adapter) packet(data value) value {
 	)
 }
 
-func (a *adapter) onBroadcast(channel string, payload []byte) {
+func (a *adapter) onBroadcast(channel, payload string) {
 	v, err := decodeMsgpack(payload)
 	if err != nil || v.kind != kArray || len(v.arr) < 2 {
 		a.bus.log.Debug("redisadapter: ignoring a malformed broadcast", "channel", channel, "err", err)
@@ -478,7 +478,7 @@ func (a *adapter) wait(ctx context.Context, r *request, id string) error {
 // ---------------------------------------------------------------------------
 // Receiving requests
 
-func (a *adapter) onRequest(payload []byte) {
+func (a *adapter) onRequest(payload string) {
 	if payload[0] != '{' { // MessagePack: a broadcast with acknowledgements
 		v, err := decodeMsgpack(payload)
 		if err != nil || v.kind != kObject {
@@ -493,7 +493,7 @@ func (a *adapter) onRequest(payload []byte) {
 		return
 	}
 	var r wireRequest
-	if err := json.Unmarshal(payload, &r); err != nil {
+	if err := json.Unmarshal([]byte(payload), &r); err != nil {
 		a.bus.log.Debug("redisadapter: ignoring a malformed request", "namespace", a.name, "err", err)
 		return
 	}
@@ -619,7 +619,7 @@ func (a *adapter) respond(uid string, payload []byte) {
 // ---------------------------------------------------------------------------
 // Receiving responses
 
-func (a *adapter) onResponse(payload []byte) {
+func (a *adapter) onResponse(payload string) {
 	if payload[0] != '{' { // MessagePack: an acknowledgement of a broadcast
 		v, err := decodeMsgpack(payload)
 		if err != nil || v.kind != kObject {
@@ -643,7 +643,7 @@ func (a *adapter) onResponse(payload []byte) {
 		return
 	}
 	var r wireResponse
-	if err := json.Unmarshal(payload, &r); err != nil {
+	if err := json.Unmarshal([]byte(payload), &r); err != nil {
 		return
 	}
 	a.mu.Lock()

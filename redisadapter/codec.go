@@ -14,9 +14,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -428,22 +430,33 @@ func encodeNumber(enc *msgpack.Encoder, lit string) error {
 // MessagePack in
 
 // decodeMsgpack reads one MessagePack value. It never panics, and bounds
-// what it allocates by the size of the input.
-func decodeMsgpack(b []byte) (value, error) {
-	r := bytes.NewReader(b)
-	d := msgpackDecoder{r: r, dec: msgpack.NewDecoder(r)}
+// what it allocates by the size of the input. Strings and binary in the
+// result are substrings of b, not copies.
+func decodeMsgpack(b string) (value, error) {
+	d := decoderPool.Get().(*msgpackDecoder)
+	defer decoderPool.Put(d)
+	d.src = b
+	d.r.Reset(b)
+	d.dec.Reset(&d.r)
 	v, err := d.value(0)
 	if err != nil {
 		return value{}, err
 	}
-	if r.Len() != 0 {
+	if d.r.Len() != 0 {
 		return value{}, errors.New("redisadapter: trailing bytes after MessagePack value")
 	}
 	return v, nil
 }
 
+var decoderPool = sync.Pool{New: func() any {
+	d := &msgpackDecoder{}
+	d.dec = msgpack.NewDecoder(&d.r)
+	return d
+}}
+
 type msgpackDecoder struct {
-	r   *bytes.Reader
+	src string
+	r   strings.Reader
 	dec *msgpack.Decoder
 }
 
@@ -546,16 +559,16 @@ func (d *msgpackDecoder) value(depth int) (value, error) {
 	return value{}, fmt.Errorf("redisadapter: invalid MessagePack code 0x%02x", c)
 }
 
-// read takes n raw bytes.
+// read takes n raw bytes, as a substring of the input.
 func (d *msgpackDecoder) read(n int) (string, error) {
 	if n < 0 || n > d.r.Len() {
 		return "", errShort
 	}
-	b := make([]byte, n)
-	if err := d.dec.ReadFull(b); err != nil {
+	off := len(d.src) - d.r.Len()
+	if _, err := d.r.Seek(int64(n), io.SeekCurrent); err != nil {
 		return "", err
 	}
-	return string(b), nil
+	return d.src[off : off+n], nil
 }
 
 // key turns a map key into an object key, as JavaScript would.

@@ -44,7 +44,7 @@ func TestWireBroadcastMatchesNode(t *testing.T) {
 		socketio.BroadcastOptions{Rooms: []string{"room1"}})
 	require.NoError(t, err)
 	assert.Equal(t, "socket.io#/#room1#", channel)
-	v, err := decodeMsgpack(msg)
+	v, err := decodeMsgpack(string(msg))
 	require.NoError(t, err)
 	assert.Equal(t, `["AYa4FK",{"type":2,"data":["r","x"],"nsp":"/"},{"rooms":["room1"],"except":[],"flags":{}}]`,
 		string(v.appendJSON(nil, nil)))
@@ -52,7 +52,7 @@ func TestWireBroadcastMatchesNode(t *testing.T) {
 	_, msg, err = a.broadcastMessage(&socketio.Packet{Data: json.RawMessage(`["r2"]`)},
 		socketio.BroadcastOptions{Rooms: []string{"room1", "room2"}, Except: []string{"room3", "room3"}, Volatile: true})
 	require.NoError(t, err)
-	v, err = decodeMsgpack(msg)
+	v, err = decodeMsgpack(string(msg))
 	require.NoError(t, err)
 	assert.Equal(t, `["AYa4FK",{"type":2,"data":["r2"],"nsp":"/"},{"rooms":["room1","room2"],"except":["room3"],"flags":{"volatile":true}}]`,
 		string(v.appendJSON(nil, nil)))
@@ -69,7 +69,7 @@ func TestWireBinaryBroadcast(t *testing.T) {
 	assert.True(t, bytes.Contains(msg, want), "% x", msg)
 
 	// And back: bin becomes attachments, in order.
-	v, err := decodeMsgpack(msg)
+	v, err := decodeMsgpack(string(msg))
 	require.NoError(t, err)
 	data, ok := a.eventData(&v.arr[1])
 	require.True(t, ok)
@@ -89,8 +89,8 @@ func TestWireAckBroadcastMatchesNode(t *testing.T) {
 78 63 65 70 74 90 a5 66 6c 61 67 73 81 a7 74 69 6d 65 6f 75 74 cd 03 e8`)), hex.EncodeToString(msg))
 
 	// The acknowledgement as Node.js sends it.
-	v, err := decodeMsgpack(unhex(t, `83 a4 74 79 70 65 09 a9 72 65 71 75 65 73 74 49 64 a6 6c 74 73 43 44 49 a6 70 61
-       63 6b 65 74 b8 61 63 6b 2d 38 6e 5f 78 49 2d 51 77 71 52 58 6d 66 6e 6d 6d 41 41 41 42`))
+	v, err := decodeMsgpack(string(unhex(t, `83 a4 74 79 70 65 09 a9 72 65 71 75 65 73 74 49 64 a6 6c 74 73 43 44 49 a6 70 61
+       63 6b 65 74 b8 61 63 6b 2d 38 6e 5f 78 49 2d 51 77 71 52 58 6d 66 6e 6d 6d 41 41 41 42`)))
 	require.NoError(t, err)
 	assert.Equal(t, `{"type":9,"requestId":"ltsCDI","packet":"ack-8n_xI-QwqRXmfnmmAAAB"}`, string(v.appendJSON(nil, nil)))
 }
@@ -123,7 +123,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		if tc.hex != "" {
 			assert.Equal(t, tc.hex, hex.EncodeToString(buf.Bytes()), tc.in)
 		}
-		back, err := decodeMsgpack(buf.Bytes())
+		back, err := decodeMsgpack(string(buf.Bytes()))
 		require.NoError(t, err)
 		var atts [][]byte
 		out := string(back.appendJSON(nil, &atts))
@@ -149,7 +149,7 @@ func TestCodecFromNode(t *testing.T) {
 		{`a4 68c3a96c`, `"hél"`},
 		{`a2 ff41`, `"\ufffdA"`}, // invalid UTF-8
 	} {
-		v, err := decodeMsgpack(unhex(t, tc.hex))
+		v, err := decodeMsgpack(string(unhex(t, tc.hex)))
 		require.NoError(t, err, tc.hex)
 		var atts [][]byte
 		assert.Equal(t, tc.json, string(v.appendJSON(nil, &atts)), tc.hex)
@@ -171,7 +171,7 @@ func TestCodecMalformed(t *testing.T) {
 		``, `c1`, `92 01`, `dd ffffffff`, `df ffffffff`, `db ffffffff`, `c6 ffffffff 00`,
 		`c7 ff 05`, `01 02`, strings.Repeat("91", 200) + "01",
 	} {
-		_, err := decodeMsgpack(unhex(t, h))
+		_, err := decodeMsgpack(string(unhex(t, h)))
 		assert.Error(t, err, h)
 	}
 	for _, j := range []string{``, `[`, `[1,]`, `{"a"}`, `1 2`, strings.Repeat("[", 200) + strings.Repeat("]", 200)} {
@@ -184,7 +184,7 @@ func FuzzDecodeMsgpack(f *testing.F) {
 	f.Add([]byte{0x93, 0xa1, 0x61, 0x80, 0x80})
 	f.Add([]byte{0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := decodeMsgpack(b)
+		v, err := decodeMsgpack(string(b))
 		if err != nil {
 			return
 		}

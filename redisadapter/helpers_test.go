@@ -75,8 +75,9 @@ type node struct {
 }
 
 type nodeConfig struct {
-	addr string // Redis, default redisAddr()
-	opts Options
+	addr         string // Redis, default redisAddr()
+	opts         Options
+	pingInterval time.Duration // default 10s
 }
 
 func newNode(t testing.TB, key string, cfg nodeConfig) *node {
@@ -95,9 +96,12 @@ func newNode(t testing.TB, key string, cfg nodeConfig) *node {
 	defer cancel()
 	factory, err := New(ctx, rdb, cfg.opts)
 	require.NoError(t, err, "Redis must run at %s (REDIS_ADDR): .ci/test.sh starts one", cfg.addr)
+	if cfg.pingInterval == 0 {
+		cfg.pingInterval = 10 * time.Second
+	}
 	srv := socketio.New(socketio.Config{
 		Adapter:      factory,
-		PingInterval: 10 * time.Second,
+		PingInterval: cfg.pingInterval,
 		PingTimeout:  5 * time.Second,
 	})
 	ns := srv.Of("/")
@@ -112,6 +116,7 @@ func newNode(t testing.TB, key string, cfg nodeConfig) *node {
 		if auth.Data != nil {
 			s.SetData(auth.Data)
 		}
+		s.Emit("ready") // dial waits for it
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
@@ -206,6 +211,11 @@ func dial(t testing.TB, base, name string, o clientOpts) *client {
 	c.sid = r.SID
 	ws.SetReadDeadline(time.Time{})
 	go c.read(o.noAck)
+	if o.nsp == "" || o.nsp == "/" {
+		// The server has set the socket up (rooms, data) once it says so.
+		p, ok := c.next(5 * time.Second)
+		require.True(t, ok && p.text == `2["ready"]`, "%s: %v", name, p)
+	}
 	return c
 }
 

@@ -293,7 +293,7 @@ func isTimeout(err error) bool {
 }
 
 func (b *bus) dispatch(m *redis.Message) {
-	payload := []byte(m.Payload)
+	payload := m.Payload
 	if m.Pattern != "" {
 		b.mu.RLock()
 		a := b.patterns[m.Pattern]

@@ -13,7 +13,7 @@
 // JSON lines as {"$bin":"<base64>"}. It exits when stdin closes.
 //
 // Sockets: auth {rooms:[...], data:{...}} joins the rooms and sets
-// socket.data; a socket whose auth has noAck never acknowledges.
+// socket.data, then the socket gets "ready".
 //
 // Commands:
 //   emit        {to, except, args}          io.to(to).except(except).emit(...args)
@@ -73,6 +73,7 @@ async function main() {
     const auth = socket.handshake.auth || {};
     socket.data = auth.data || {};
     for (const r of auth.rooms || []) socket.join(r);
+    socket.emit("ready");
   });
   io.on("go-hello", (...args) => {
     const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
