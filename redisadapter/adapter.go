@@ -56,6 +56,23 @@ type adapter struct {
 	acks     map[string]*ackRequest // broadcasts with acknowledgements
 
 	handlers serial // server-side event handlers, one at a time
+
+	ready     chan struct{} // closed once Redis confirms the request channel's subscription
+	readyOnce sync.Once
+}
+
+func (a *adapter) subscribed() { a.readyOnce.Do(func() { close(a.ready) }) }
+
+// serverCount counts the servers with the namespace open. Until Redis has
+// confirmed this server's own subscription (just after the namespace is
+// created) the count would miss it: it waits for that first, within ctx.
+func (a *adapter) serverCount(ctx context.Context) (int, error) {
+	select {
+	case <-a.ready:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return a.bus.serverCount(ctx, a.requestChan)
 }
 
 type request struct {
@@ -254,7 +271,7 @@ func (a *adapter) BroadcastWithAck(ctx context.Context, p *socketio.Packet, opts
 	})
 	a.pub.publish(a.requestChan, msg)
 	a.local.BroadcastWithAck(ctx, p, opts, clientCount, ack)
-	n, err := a.bus.serverCount(ctx, a.requestChan)
+	n, err := a.serverCount(ctx)
 	if err != nil || n < 1 {
 		a.bus.log.Warn("redisadapter: counting servers", "namespace", a.name, "err", err)
 		return 1
@@ -439,7 +456,7 @@ func (a *adapter) withTimeout(ctx context.Context) (context.Context, context.Can
 // startRequest counts the other servers and registers a request expecting
 // an answer from each; it returns a nil request when there is none.
 func (a *adapter) startRequest(ctx context.Context, kind int) (*request, string, error) {
-	n, err := a.bus.serverCount(ctx, a.requestChan)
+	n, err := a.serverCount(ctx)
 	if err != nil {
 		return nil, "", fmt.Errorf("redisadapter: counting servers: %w", err)
 	}

@@ -438,3 +438,21 @@ func TestClusterDynamicNamespaces(t *testing.T) {
 	p, _ := b.next(5 * time.Second)
 	assert.Equal(t, `2/room-1,["bye"]`, p.text)
 }
+
+// A server asking the others right after it starts counts itself in: it
+// waits for its own subscription first.
+func TestClusterRequestRightAfterStart(t *testing.T) {
+	t.Parallel()
+	key := testKey()
+	a := newNode(t, key, nodeConfig{})
+	a.ns.OnServerSideEmit("hello", func(_ socketio.Args, ack socketio.Ack) { ack("from-a") })
+	waitServers(t, key, "/", 1)
+	for range 3 {
+		b := newNode(t, key, nodeConfig{})
+		replies, err := b.ns.ServerSideEmitWithAck(context.Background(), "hello")
+		require.NoError(t, err)
+		require.Len(t, replies, 1)
+		assert.Equal(t, "from-a", replies[0].Value(0))
+		b.srv.Shutdown(context.Background())
+	}
+}

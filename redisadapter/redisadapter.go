@@ -154,6 +154,7 @@ func (b *bus) newAdapter(ns *socketio.Namespace) socketio.Adapter {
 		acks:         make(map[string]*ackRequest),
 	}
 	a.specificChan = a.responseChan + a.uid + "#"
+	a.ready = make(chan struct{})
 	a.pattern = escapeGlob(a.channel) + "*"
 	if name == "" { // a dynamic family only groups its children: nothing to share
 		a.closed = true
@@ -281,8 +282,18 @@ func (b *bus) receive(ctx context.Context, ps *redis.PubSub, done chan struct{})
 			b.log.Warn("redisadapter: subscribed to Redis again; messages published meanwhile were lost", "gap", time.Since(down).Round(time.Millisecond))
 			down, backoff = time.Time{}, 0
 		}
-		if m, ok := msg.(*redis.Message); ok {
+		switch m := msg.(type) {
+		case *redis.Message:
 			b.dispatch(m)
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				b.mu.RLock()
+				s, ok := b.channels[m.Channel]
+				b.mu.RUnlock()
+				if ok && s.kind == chanRequest {
+					s.a.subscribed()
+				}
+			}
 		}
 	}
 }
