@@ -224,6 +224,22 @@ func TestCloseWhileGetWaits(t *testing.T) {
 	requireError(t, c.get(), 400, codeUnknownSID)
 }
 
+// A client that sends its poll and the close packet together cannot know
+// which the server reads first: a GET that comes just after the close is
+// answered with a noop, once, and only then is the sid unknown.
+func TestCloseBeforeGet(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	c := s.handshake()
+	c.mustPost("1")
+	assert.Equal(t, ReasonTransportClose, s.rec.waitClosed(t, c.sid, time.Second))
+	assert.Zero(t, s.srv.Count())
+	res := c.get()
+	assert.Equal(t, 200, res.status)
+	assert.Equal(t, "6", res.body)
+	requireError(t, c.get(), 400, codeUnknownSID)
+}
+
 func TestConcurrentGets(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, quietConfig(), nil)

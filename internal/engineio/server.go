@@ -115,7 +115,37 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*Session
 	shutdown bool
-	changed  chan struct{} // closed and replaced when a session is removed
+	changed  chan struct{}       // closed and replaced when a session is removed
+	closedBy map[string]struct{} // sessions the client closed while no GET waited, see tomb
+}
+
+// tombLife is how long a session closed by its client (a "1" packet in a
+// POST) answers one more GET with a noop instead of 400: a client that sends
+// its last poll and the close together cannot know which arrives first.
+const tombLife = time.Second
+
+// tomb remembers that the client closed session sid.
+func (s *Server) tomb(sid string) {
+	s.mu.Lock()
+	if s.closedBy == nil {
+		s.closedBy = make(map[string]struct{})
+	}
+	s.closedBy[sid] = struct{}{}
+	s.mu.Unlock()
+	time.AfterFunc(tombLife, func() {
+		s.mu.Lock()
+		delete(s.closedBy, sid)
+		s.mu.Unlock()
+	})
+}
+
+// takeTomb reports whether sid was closed by its client moments ago, once.
+func (s *Server) takeTomb(sid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.closedBy[sid]
+	delete(s.closedBy, sid)
+	return ok
 }
 
 // NewServer returns a Server that reports session events to h.
@@ -229,6 +259,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := s.Session(sid)
 	if sess == nil {
+		if transport == Polling && r.Method == http.MethodGet && s.takeTomb(sid) {
+			writePayload(w, []byte{TypeNoop})
+			return
+		}
 		writeError(w, codeUnknownSID, "")
 		return
 	}
@@ -297,7 +331,11 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	body := sess.openPacket()
+	writePayload(w, sess.openPacket())
+}
+
+// writePayload answers a GET with a polling payload.
+func writePayload(w http.ResponseWriter, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -251,6 +251,7 @@ type closing struct {
 	reason    string
 	ws, probe *websocket.Conn
 	notify    bool // run OnClose (no callback in progress)
+	tomb      bool // the client closed over polling with no GET waiting
 }
 
 // closeLocked marks the session closed; the caller then calls finishClose
@@ -279,7 +280,8 @@ func (s *Session) closeLocked(reason string, noop bool) closing {
 	}
 	notify := s.callbacks == 0
 	s.closePending = !notify
-	return closing{reason: reason, ws: s.ws, probe: s.probeWS, notify: notify}
+	tomb := noop && s.transport == Polling && !s.polling
+	return closing{reason: reason, ws: s.ws, probe: s.probeWS, notify: notify, tomb: tomb}
 }
 
 // finishClose releases the connections, removes the session from the server
@@ -295,6 +297,9 @@ func (s *Session) finishClose(c closing, async bool) {
 			conn.SetReadDeadline(now)
 			conn.SetWriteDeadline(now.Add(time.Second))
 		}
+	}
+	if c.tomb {
+		s.srv.tomb(s.id) // before remove: a GET must find one or the other
 	}
 	s.srv.remove(s)
 	if !c.notify {
