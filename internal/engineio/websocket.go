@@ -24,17 +24,6 @@ type wsFrame struct {
 	binary bool
 }
 
-// frameCodec receives one frame and tells text from binary, which
-// websocket.Message cannot.
-var frameCodec = websocket.Codec{
-	Unmarshal: func(data []byte, payloadType byte, v any) error {
-		f := v.(*wsFrame)
-		f.data = data
-		f.binary = payloadType == websocket.BinaryFrame
-		return nil
-	},
-}
-
 // serveWebSocket upgrades the request. sess is nil for a WebSocket-only
 // handshake, or the polling session to upgrade.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sess *Session) {
@@ -44,7 +33,6 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sess *Se
 		return
 	}
 	srv := s.wsServer(func(ws *websocket.Conn) {
-		ws.MaxPayloadBytes = int(s.cfg.MaxPayload)
 		if sess == nil {
 			s.openWebSocket(ws, r)
 		} else {
@@ -126,8 +114,8 @@ func (s *Session) probe(ws *websocket.Conn) bool {
 	ws.PayloadType = websocket.TextFrame
 	probed := false
 	for {
-		var f wsFrame
-		if err := frameCodec.Receive(ws, &f); err != nil || f.binary {
+		f, err := readMessage(ws, s.srv.cfg.MaxPayload)
+		if err != nil || f.binary {
 			return false
 		}
 		switch string(f.data) {
@@ -165,8 +153,8 @@ func (s *Session) runWebSocket(ws *websocket.Conn) {
 
 func (s *Session) readLoop(ws *websocket.Conn) {
 	for {
-		var f wsFrame
-		if err := frameCodec.Receive(ws, &f); err != nil {
+		f, err := readMessage(ws, s.srv.cfg.MaxPayload)
+		if err != nil {
 			if errors.Is(err, websocket.ErrFrameTooLarge) {
 				s.mu.Lock()
 				s.closeCode = closeTooLarge

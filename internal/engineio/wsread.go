@@ -1,0 +1,81 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+
+	"golang.org/x/net/websocket"
+)
+
+// maxFragments bounds the frames one WebSocket message may be split into.
+const maxFragments = 4096
+
+var errFragments = errors.New("engineio: invalid WebSocket fragmentation")
+
+// readMessage reads one WebSocket message, reassembling a message the peer
+// split into several frames (browsers split large messages: Chromium sends
+// 128 KiB frames). x/net/websocket's Codec.Receive returns each frame as a
+// message, so this reads frames itself, through the frame reader and frame
+// handler that *websocket.Conn exposes: control frames (ping, pong, close)
+// are handled by x/net as usual. A message longer than max in total is
+// refused with websocket.ErrFrameTooLarge before its bytes are read.
+func readMessage(ws *websocket.Conn, max int64) (wsFrame, error) {
+	var (
+		msg     []byte
+		binary  bool
+		started bool
+	)
+	for n := 0; n < maxFragments; {
+		fr, err := ws.NewFrameReader()
+		if err != nil {
+			return wsFrame{}, err
+		}
+		// The header is read before HandleFrame discards it: x/net keeps
+		// the FIN bit to itself.
+		var first byte
+		hlen := 0
+		if h, ok := fr.HeaderReader().(interface{ Bytes() []byte }); ok {
+			if hb := h.Bytes(); len(hb) > 0 {
+				first, hlen = hb[0], len(hb)
+			}
+		}
+		if hlen == 0 {
+			return wsFrame{}, errFragments
+		}
+		fin, opcode := first&0x80 != 0, first&0x0f
+		data, err := ws.HandleFrame(fr)
+		if err != nil {
+			return wsFrame{}, err
+		}
+		if data == nil {
+			continue // a control frame, answered by x/net
+		}
+		n++
+		switch {
+		case opcode == websocket.ContinuationFrame && !started,
+			opcode != websocket.ContinuationFrame && started:
+			return wsFrame{}, errFragments
+		case !started:
+			started = true
+			binary = opcode == websocket.BinaryFrame
+		}
+		size := int64(fr.Len() - hlen)
+		if size < 0 || int64(len(msg))+size > max {
+			return wsFrame{}, websocket.ErrFrameTooLarge
+		}
+		if size > 0 {
+			off := len(msg)
+			msg = append(msg, make([]byte, size)...)
+			if _, err := io.ReadFull(data, msg[off:]); err != nil {
+				return wsFrame{}, err
+			}
+		}
+		if fin {
+			if msg == nil {
+				msg = []byte{}
+			}
+			return wsFrame{data: msg, binary: binary}, nil
+		}
+	}
+	return wsFrame{}, errFragments
+}

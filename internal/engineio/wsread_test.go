@@ -1,0 +1,183 @@
+package engineio
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// rawWS is a WebSocket client that writes frames by hand, to send what
+// x/net's client cannot: fragmented messages.
+type rawWS struct {
+	t    *testing.T
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+func dialRawWS(t *testing.T, s *testServer) *rawWS {
+	t.Helper()
+	addr := strings.TrimPrefix(s.ts.URL, "http://")
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	req := "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	_, err = conn.Write([]byte(req))
+	require.NoError(t, err)
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)
+	return &rawWS{t: t, conn: conn, br: br}
+}
+
+// frame writes one masked frame.
+func (c *rawWS) frame(fin bool, opcode byte, payload []byte) {
+	var h []byte
+	b0 := opcode
+	if fin {
+		b0 |= 0x80
+	}
+	h = append(h, b0)
+	switch n := len(payload); {
+	case n <= 125:
+		h = append(h, 0x80|byte(n))
+	case n <= 0xffff:
+		h = append(h, 0x80|126, byte(n>>8), byte(n))
+	default:
+		h = append(h, 0x80|127)
+		h = binary.BigEndian.AppendUint64(h, uint64(n))
+	}
+	key := []byte{1, 2, 3, 4}
+	h = append(h, key...)
+	masked := make([]byte, len(payload))
+	for i, x := range payload {
+		masked[i] = x ^ key[i%4]
+	}
+	_, err := c.conn.Write(append(h, masked...))
+	require.NoError(c.t, err)
+}
+
+// read returns the next data frame's opcode and payload (unfragmented, as
+// the server writes them); ok is false once the connection ends.
+func (c *rawWS) read() (opcode byte, payload []byte, ok bool) {
+	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var h [2]byte
+	if _, err := io.ReadFull(c.br, h[:]); err != nil {
+		return 0, nil, false
+	}
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		io.ReadFull(c.br, b[:])
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		io.ReadFull(c.br, b[:])
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(c.br, payload); err != nil {
+		return 0, nil, false
+	}
+	return h[0] & 0x0f, payload, true
+}
+
+func (c *rawWS) open() string {
+	op, p, ok := c.read()
+	require.True(c.t, ok)
+	require.Equal(c.t, byte(1), op)
+	var o struct{ Sid string }
+	require.NoError(c.t, json.Unmarshal(p[1:], &o))
+	return o.Sid
+}
+
+// Browsers split large messages into frames (Chromium: 128 KiB each): the
+// server must put them back together.
+func TestWebSocketFragmentedMessages(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	c := dialRawWS(t, s)
+	sid := c.open()
+
+	big := strings.Repeat("x", 300_000)
+	c.frame(false, 1, []byte("4"+big[:100_000]))
+	c.frame(false, 0, []byte(big[100_000:200_000]))
+	c.frame(true, 0x9, []byte("ping")) // a control frame between fragments
+	c.frame(true, 0, []byte(big[200_000:]))
+	c.frame(false, 2, []byte{1, 2})
+	c.frame(true, 0, []byte{3})
+	c.frame(true, 1, []byte("4small"))
+
+	msgs := s.rec.waitMessages(t, sid, 3, 5*time.Second)
+	assert.Equal(t, []string{big, "bin:010203", "small"}, msgs)
+	var got []string
+	for len(got) < 3 {
+		op, p, ok := c.read()
+		require.True(t, ok)
+		switch op {
+		case 0xA: // pong
+		case 2:
+			got = append(got, "bin:"+string(p))
+		default:
+			got = append(got, string(p))
+		}
+	}
+	assert.Equal(t, []string{"4" + big, "bin:\x01\x02\x03", "4small"}, got)
+}
+
+func TestWebSocketBadFragments(t *testing.T) {
+	t.Parallel()
+	cases := map[string]func(c *rawWS){
+		"continuation first": func(c *rawWS) { c.frame(true, 0, []byte("4x")) },
+		"data frame inside a message": func(c *rawWS) {
+			c.frame(false, 1, []byte("4a"))
+			c.frame(true, 1, []byte("4b"))
+		},
+	}
+	for name, send := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t, quietConfig(), nil)
+			c := dialRawWS(t, s)
+			sid := c.open()
+			send(c)
+			s.rec.waitClosed(t, sid, 2*time.Second)
+			assert.Empty(t, s.rec.messages(sid))
+		})
+	}
+}
+
+// The total of a fragmented message counts against MaxPayload, before the
+// bytes are buffered.
+func TestWebSocketFragmentsOverMaxPayload(t *testing.T) {
+	t.Parallel()
+	cfg := quietConfig()
+	cfg.MaxPayload = 1000
+	s := newTestServer(t, cfg, nil)
+	c := dialRawWS(t, s)
+	sid := c.open()
+	c.frame(false, 1, []byte("4"+strings.Repeat("a", 600)))
+	c.frame(true, 0, []byte(strings.Repeat("b", 600)))
+	s.rec.waitClosed(t, sid, 2*time.Second)
+	assert.Empty(t, s.rec.messages(sid))
+	for {
+		op, p, ok := c.read()
+		require.True(t, ok, "no close frame")
+		if op == 8 {
+			require.GreaterOrEqual(t, len(p), 2)
+			assert.Equal(t, closeTooLarge, int(binary.BigEndian.Uint16(p)))
+			return
+		}
+	}
+}
