@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -306,4 +307,28 @@ func TestHostileOnErrorPanics(t *testing.T) {
 	require.NoError(t, c.SendText(`42["boom"]`))
 	require.Equal(t, ReasonServerDisconnect, rs.waitReason(id, 5*time.Second))
 	w.check()
+}
+
+// Session ids and socket ids are 120 random bits from crypto/rand: unique,
+// unguessable, and a socket's id tells nothing about its session's.
+func TestHostileIDsAreRandom(t *testing.T) {
+	src, err := os.ReadFile("internal/engineio/server.go")
+	require.NoError(t, err)
+	require.Contains(t, string(src), `"crypto/rand"`)
+	require.NotContains(t, string(src), `"math/rand`)
+
+	rs := newRawServer(t, Config{}, nil)
+	seen := map[string]bool{}
+	for range 200 {
+		c := rs.open(tPolling)
+		require.Len(t, c.SID(), 20) // 15 bytes, base64url
+		require.False(t, seen[c.SID()])
+		seen[c.SID()] = true
+		id := connect(t, c, "/", "")
+		require.Len(t, id, 20)
+		require.NotEqual(t, c.SID(), id)
+		require.False(t, seen[id])
+		seen[id] = true
+		require.NoError(t, c.SendText("1"))
+	}
 }
