@@ -29,8 +29,10 @@ func TestSoak(t *testing.T) {
 	const cycles = 10_000
 	workers := 16
 	cfg := Config{
-		PingInterval:   400 * time.Millisecond,
-		PingTimeout:    400 * time.Millisecond,
+		// Short, to reap vanished clients quickly; not so short that a
+		// polling client of a loaded machine misses its pong.
+		PingInterval:   500 * time.Millisecond,
+		PingTimeout:    2 * time.Second,
 		ConnectTimeout: time.Second,
 		UpgradeTimeout: 5 * time.Second,
 		MaxPayload:     64 << 10,
