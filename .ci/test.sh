@@ -32,7 +32,7 @@ echo "== go vet"
 go vet ./...
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 20m ./...
-for mod in $(find . -mindepth 2 -name go.mod -not -path './interop/node_modules/*' -not -path './examples/*' | sort); do
+for mod in $(find . -mindepth 2 -name go.mod -not -path './interop/node_modules/*' | sort); do
   dir=$(dirname "$mod")
   echo "== go test -race ($dir)"
   (cd "$dir" && go vet ./... && go test -race -count=1 -timeout 10m ./...)
