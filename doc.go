@@ -69,7 +69,9 @@
 // With several servers behind a load balancer, polling clients need sticky
 // sessions (all requests of one session must reach the same server), or
 // clients may be configured with transports: ["websocket"]. Broadcasts
-// across servers need an Adapter shared by all of them.
+// across servers need an Adapter shared by all of them: the module
+// github.com/wirekit/socketio/redisadapter provides one on Redis, which
+// interoperates with Node.js servers using @socket.io/redis-adapter.
 //
 // Call Server.Shutdown on exit, for instance from
 // http.Server.RegisterOnShutdown, so that clients are told the server is
