@@ -17,6 +17,12 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeUnknownSID, "")
 		return
 	}
+	if s.pongOverdueLocked() {
+		s.mu.Unlock()
+		s.closeNow(ReasonPingTimeout, false)
+		writeError(w, codeUnknownSID, "")
+		return
+	}
 	if s.transport != Polling {
 		s.mu.Unlock()
 		writeError(w, codeBadRequest, "")
@@ -162,6 +168,12 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.state == stateClosed {
 		s.mu.Unlock()
+		writeError(w, codeUnknownSID, "")
+		return
+	}
+	if s.pongOverdueLocked() {
+		s.mu.Unlock()
+		s.closeNow(ReasonPingTimeout, false)
 		writeError(w, codeUnknownSID, "")
 		return
 	}

@@ -493,3 +493,33 @@ func TestStalledPostReleasedOnClose(t *testing.T) {
 	assert.Equal(t, 400, res.StatusCode)
 	assert.Empty(t, s.rec.messages(c.sid))
 }
+
+// A request that arrives once the pong deadline has passed finds the
+// session dead even if the deadline's timer has not fired yet (the
+// official suite polls exactly pingInterval+pingTimeout after the
+// handshake).
+func TestPongDeadlineBeforeItsTimer(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t, quietConfig(), nil)
+			s = s.with(t)
+			c := s.handshake()
+			sess := s.srv.Session(c.sid)
+			sess.mu.Lock()
+			sess.awaitingPong = true
+			sess.pongBy = time.Now().Add(-time.Millisecond) // the timer is still far off
+			sess.mu.Unlock()
+			var res response
+			if method == "GET" {
+				res = c.get()
+			} else {
+				res = c.post("4late")
+			}
+			requireError(t, res, 400, codeUnknownSID)
+			assert.Equal(t, ReasonPingTimeout, s.rec.waitClosed(t, c.sid, time.Second))
+			assert.Empty(t, s.rec.messages(c.sid))
+		})
+	}
+}

@@ -45,7 +45,6 @@ type Session struct {
 	spare     []Packet
 	queued    int64 // bytes in queue
 	pingDue   bool
-	wake      chan struct{} // capacity 1: the WebSocket writer
 	pollWake  chan struct{} // capacity 1: a waiting GET
 	noopClose bool          // a GET pending at close answers 6 rather than 1
 
@@ -59,6 +58,8 @@ type Session struct {
 	timer        *time.Timer
 	timerGen     uint64
 	awaitingPong bool
+	pingAt       time.Time // when the next ping is due
+	pongBy       time.Time // the pong deadline, while awaitingPong
 
 	// polling
 	polling   bool                     // a GET is in progress
@@ -71,6 +72,12 @@ type Session struct {
 	ws        *websocket.Conn
 	probeWS   *websocket.Conn
 	closeCode int
+
+	// the websocket writer, a goroutine that runs while there is work
+	wsOut      *wsOut
+	writing    bool          // it runs
+	wsDone     chan struct{} // closed when it has written the close frame
+	wsDeadline time.Time     // ws's write deadline
 }
 
 func newSession(srv *Server, r *http.Request, transport string) *Session {
@@ -92,7 +99,6 @@ func newSession(srv *Server, r *http.Request, transport string) *Session {
 		req:       req,
 		done:      make(chan struct{}),
 		transport: transport,
-		wake:      make(chan struct{}, 1),
 		pollWake:  make(chan struct{}, 1),
 		callbacks: 1, // OnOpen: see Server.open
 	}
@@ -184,10 +190,7 @@ func (s *Session) Send(pkts ...Packet) error {
 }
 
 func (s *Session) wakeLocked() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.startWriterLocked()
 	select {
 	case s.pollWake <- struct{}{}:
 	default:
@@ -273,6 +276,7 @@ func (s *Session) closeLocked(reason string, noop bool) closing {
 	clear(s.queue)
 	s.queue, s.spare, s.queued = nil, nil, 0
 	close(s.done)
+	s.startWriterLocked() // for the close frame
 	if s.postRC != nil {
 		// Under the lock, so that the POST is still reading: its
 		// connection may serve another request once it has returned.
@@ -348,7 +352,15 @@ func (s *Session) schedulePingLocked() {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
+	s.pingAt = time.Now().Add(s.srv.cfg.PingInterval)
 	s.timer = time.AfterFunc(s.srv.cfg.PingInterval, func() { s.onTimer(gen, "") })
+}
+
+// pongOverdueLocked reports whether the pong deadline has passed, whether
+// or not its timer has fired yet: a request that arrives just after the
+// deadline must find the session dead, as the client's clock says it is.
+func (s *Session) pongOverdueLocked() bool {
+	return s.state == stateOpen && s.awaitingPong && !time.Now().Before(s.pongBy)
 }
 
 // onTimer fires for a ping due (reason "") or, with a reason, for a deadline
@@ -365,13 +377,15 @@ func (s *Session) onTimer(gen uint64, reason string) {
 		s.closeNow(reason, false)
 		return
 	}
-	// The pong deadline starts now, when the ping is queued; the ping goes
-	// out ahead of anything else queued.
+	// The pong deadline starts when the ping is queued, that is when it
+	// was due (the timer may fire late); the ping goes out ahead of
+	// anything else queued.
 	s.pingDue = true
 	s.awaitingPong = true
+	s.pongBy = s.pingAt.Add(s.srv.cfg.PingTimeout)
 	s.timerGen++
 	gen = s.timerGen
-	s.timer = time.AfterFunc(s.srv.cfg.PingTimeout, func() { s.onTimer(gen, ReasonPingTimeout) })
+	s.timer = time.AfterFunc(time.Until(s.pongBy), func() { s.onTimer(gen, ReasonPingTimeout) })
 	s.wakeLocked()
 	s.mu.Unlock()
 }
