@@ -8,36 +8,43 @@ import (
 	"time"
 )
 
-// servePoll answers a long-polling GET with everything queued, waiting until
-// there is something to send.
-func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+// beginRequest admits a polling request to the session and marks it in
+// progress (busy is s.polling for a GET, s.posting for a POST), returning
+// with s.mu held. Otherwise it answers the request itself and returns false:
+// the session is gone, past its pong deadline, upgraded, or already serving
+// a request of the same kind, which the protocol punishes by closing the
+// session (a GET waiting then receives the close packet).
+func (s *Session) beginRequest(w http.ResponseWriter, busy *bool, method string) bool {
 	s.mu.Lock()
-	if s.state == stateClosed {
+	switch {
+	case s.state == stateClosed:
 		s.mu.Unlock()
 		writeError(w, codeUnknownSID, "")
-		return
-	}
-	if s.pongOverdueLocked() {
+	case s.pongOverdueLocked():
 		s.mu.Unlock()
 		s.closeNow(ReasonPingTimeout, false)
 		writeError(w, codeUnknownSID, "")
-		return
-	}
-	if s.transport != Polling {
+	case s.transport != Polling:
 		s.mu.Unlock()
 		writeError(w, codeBadRequest, "")
-		return
-	}
-	if s.polling {
-		// Two GETs at once: the protocol closes the session. The first
-		// GET receives the close packet.
+	case *busy:
 		s.mu.Unlock()
-		s.srv.log.Debug("engineio: concurrent GET", "sid", s.id)
+		s.srv.log.Debug("engineio: concurrent "+method, "sid", s.id)
 		s.closeNow(ReasonTransportError, false)
 		writeError(w, codeBadRequest, "")
+	default:
+		*busy = true
+		return true
+	}
+	return false
+}
+
+// servePoll answers a long-polling GET with everything queued, waiting until
+// there is something to send.
+func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+	if !s.beginRequest(w, &s.polling, "GET") {
 		return
 	}
-	s.polling = true
 	// A GET that arrives once the probe has been answered comes from a
 	// client that should have paused polling: most often its 5 is on the
 	// way, on the WebSocket (another connection, read by another
@@ -165,30 +172,9 @@ var errTooLarge = errors.New("payload too large")
 
 // servePost reads a payload of packets from the client.
 func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	if s.state == stateClosed {
-		s.mu.Unlock()
-		writeError(w, codeUnknownSID, "")
+	if !s.beginRequest(w, &s.posting, "POST") {
 		return
 	}
-	if s.pongOverdueLocked() {
-		s.mu.Unlock()
-		s.closeNow(ReasonPingTimeout, false)
-		writeError(w, codeUnknownSID, "")
-		return
-	}
-	if s.transport != Polling {
-		s.mu.Unlock()
-		writeError(w, codeBadRequest, "")
-		return
-	}
-	if s.posting {
-		s.mu.Unlock()
-		s.closeNow(ReasonTransportError, false)
-		writeError(w, codeBadRequest, "")
-		return
-	}
-	s.posting = true
 	// A close of the session from now on ends the read (a body that never
 	// comes would otherwise hold this goroutine and the connection).
 	s.postRC = http.NewResponseController(w)

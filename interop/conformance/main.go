@@ -53,9 +53,9 @@ func main() {
 // newSocketIO is the server the socket.io-protocol suite expects.
 func newSocketIO() *socketio.Server {
 	srv := socketio.New(socketio.Config{
-		PingInterval:   300 * time.Millisecond,
-		PingTimeout:    200 * time.Millisecond,
-		MaxPayload:     1_000_000,
+		PingInterval: 300 * time.Millisecond,
+		PingTimeout:  200 * time.Millisecond,
+		MaxPayload:   1_000_000,
 		// The reference uses 1000 ms; the suite's polling heartbeat test runs
 		// three ping rounds (about 950 ms) without ever connecting, so a
 		// loaded machine needs some margin. The no-handshake test only needs
