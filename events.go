@@ -172,25 +172,11 @@ func EmitWithAcks[Req, Resp any](ctx context.Context, b BroadcastOperator, r Req
 
 // eventPacket encodes an event and its arguments.
 func eventPacket(event string, args []any) (*parser.Packet, error) {
-	dst := make([]byte, 0, 64)
-	dst = append(dst, '[')
-	dst, _ = appendJSONString(dst, event)
-	var atts [][]byte
-	var err error
-	for _, a := range args {
-		dst = append(dst, ',')
-		dst, atts, err = parser.AppendValue(dst, atts, a)
-		if err != nil {
-			return nil, fmt.Errorf("socketio: encoding %q: %w", event, err)
-		}
+	data, atts, err := parser.MarshalEvent(event, args)
+	if err != nil {
+		return nil, fmt.Errorf("socketio: encoding %q: %w", event, err)
 	}
-	dst = append(dst, ']')
-	return &parser.Packet{Type: parser.Event, Data: dst, Attachments: atts}, nil
-}
-
-func appendJSONString(dst []byte, s string) ([]byte, error) {
-	b, err := json.Marshal(s)
-	return append(dst, b...), err
+	return &parser.Packet{Type: parser.Event, Data: data, Attachments: atts}, nil
 }
 
 // Args are the arguments of an event as the client sent them. Decode them

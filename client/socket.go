@@ -516,17 +516,9 @@ func eventPacket(event string, args []any) (*parser.Packet, error) {
 	if parser.IsReserved(event) {
 		return nil, fmt.Errorf("socketio client: %q is a reserved event name", event)
 	}
-	name, _ := json.Marshal(event)
-	dst := append(append(make([]byte, 0, 64), '['), name...)
-	var atts [][]byte
-	var err error
-	for _, a := range args {
-		dst = append(dst, ',')
-		dst, atts, err = parser.AppendValue(dst, atts, a)
-		if err != nil {
-			return nil, fmt.Errorf("socketio client: encoding %q: %w", event, err)
-		}
+	data, atts, err := parser.MarshalEvent(event, args)
+	if err != nil {
+		return nil, fmt.Errorf("socketio client: encoding %q: %w", event, err)
 	}
-	dst = append(dst, ']')
-	return &parser.Packet{Type: parser.Event, Data: dst, Attachments: atts}, nil
+	return &parser.Packet{Type: parser.Event, Data: data, Attachments: atts}, nil
 }

@@ -76,6 +76,25 @@ func MarshalArgs(args ...any) (data []byte, attachments [][]byte, err error) {
 	return e.buf, e.atts, nil
 }
 
+// MarshalEvent is MarshalArgs for an event: the JSON array of the event's
+// name followed by args.
+func MarshalEvent(event string, args []any) (data []byte, attachments [][]byte, err error) {
+	e := getEncodeState(make([]byte, 0, 64+len(event)), nil)
+	defer putEncodeState(e)
+	e.buf = append(e.buf, '[')
+	if err := e.value(event); err != nil {
+		return nil, nil, err
+	}
+	for _, a := range args {
+		e.buf = append(e.buf, ',')
+		if err := e.value(a); err != nil {
+			return nil, nil, err
+		}
+	}
+	e.buf = append(e.buf, ']')
+	return e.buf, e.atts, nil
+}
+
 // AppendValue is like MarshalArgs for a single value: it appends the JSON
 // encoding of v to dst and the attachments of its placeholders to atts
 // (numbering placeholders from len(atts)), and returns both. On error it

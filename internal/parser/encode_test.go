@@ -477,3 +477,18 @@ func TestMarshalArgsConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestMarshalEventMatchesMarshalArgs(t *testing.T) {
+	args := []any{1, "two", map[string]any{"b": []byte{3}}, []byte{4, 5}}
+	data, atts, err := MarshalEvent("ev\"ent", args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantData, wantAtts, err := MarshalArgs(append([]any{"ev\"ent"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != string(wantData) || len(atts) != len(wantAtts) {
+		t.Fatalf("MarshalEvent = %s %q, MarshalArgs = %s %q", data, atts, wantData, wantAtts)
+	}
+}
