@@ -75,6 +75,7 @@ type Session struct {
 
 	// the websocket writer, a goroutine that runs while there is work
 	wsOut      *wsOut
+	writer     func()        // writeLoop, as a value made once
 	writing    bool          // it runs
 	wsDone     chan struct{} // closed when it has written the close frame
 	wsDeadline time.Time     // ws's write deadline

@@ -32,18 +32,24 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sess *Se
 		writeError(w, codeBadRequest, "WebSocket needs an HTTP/1.1 connection")
 		return
 	}
+	resp, out, err := hijack(w)
+	if err != nil {
+		return
+	}
 	srv := s.wsServer(func(ws *websocket.Conn) {
 		if sess == nil {
-			s.openWebSocket(ws, r)
+			s.openWebSocket(ws, out, r)
 		} else {
-			sess.upgrade(ws)
+			sess.upgrade(ws, out)
 		}
 	})
-	srv.ServeHTTP(w, r)
+	// The connection lives on without the net/http goroutine (see
+	// wsconn.go): ServeHTTP returns once the upgrade is under way.
+	go s.serveHijacked(srv, resp, r)
 }
 
 // openWebSocket runs a session opened over WebSocket.
-func (s *Server) openWebSocket(ws *websocket.Conn, r *http.Request) {
+func (s *Server) openWebSocket(ws *websocket.Conn, out *wsOut, r *http.Request) {
 	sess, err := s.open(r, WebSocket)
 	if err != nil {
 		ws.WriteClose(1001)
@@ -60,7 +66,7 @@ func (s *Server) openWebSocket(ws *websocket.Conn, r *http.Request) {
 		sess.mu.Unlock()
 		return
 	}
-	sess.ws = ws
+	sess.attachLocked(ws, out)
 	sess.mu.Unlock()
 	sess.runWebSocket(ws)
 }
@@ -71,7 +77,7 @@ func (s *Server) writeTimeout() time.Duration {
 
 // upgrade probes ws and, when the client completes the upgrade, moves the
 // session onto it.
-func (s *Session) upgrade(ws *websocket.Conn) {
+func (s *Session) upgrade(ws *websocket.Conn, out *wsOut) {
 	s.mu.Lock()
 	if s.state != stateOpen || s.transport != Polling || s.upgrading {
 		// A second upgrade, or a session already on WebSocket.
@@ -97,7 +103,7 @@ func (s *Session) upgrade(ws *websocket.Conn) {
 		return
 	}
 	s.transport = WebSocket
-	s.ws = ws
+	s.attachLocked(ws, out)
 	// Under the lock: a close from now on sets its own deadline, which
 	// this must not clear.
 	ws.SetReadDeadline(time.Time{})
@@ -139,16 +145,42 @@ func (s *Session) probe(ws *websocket.Conn) bool {
 	}
 }
 
-// runWebSocket runs the session on ws: a writer goroutine drains the queue
-// while this goroutine reads. It returns once both are done.
+// attachLocked makes ws the session's transport. From then on a writer
+// goroutine runs whenever there is something to write, and only then: an
+// idle connection costs no goroutine but its reader.
+func (s *Session) attachLocked(ws *websocket.Conn, out *wsOut) {
+	s.ws, s.wsOut = ws, out
+	s.wsDone = make(chan struct{})
+	s.writer = s.writeLoop // once: go s.writer() then allocates nothing
+	if len(s.queue) > 0 || s.pingDue || s.state != stateOpen {
+		s.startWriterLocked()
+	}
+}
+
+// startWriterLocked starts the writer if the session is on WebSocket and
+// none runs.
+func (s *Session) startWriterLocked() {
+	if s.ws == nil || s.writing {
+		return
+	}
+	s.writing = true
+	go s.writer()
+}
+
+// runWebSocket reads ws until the session closes, then waits for the
+// writer's close frame.
 func (s *Session) runWebSocket(ws *websocket.Conn) {
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.writeLoop(ws)
-	}()
 	s.readLoop(ws)
-	<-writerDone
+	<-s.wsDone
+	s.mu.Lock()
+	tooLarge, out := s.closeCode == closeTooLarge, s.wsOut
+	s.mu.Unlock()
+	if tooLarge {
+		// The rest of the oversized message is still coming: closing
+		// now would reset the connection, and the client could lose the
+		// close frame, or fail the write it is still doing.
+		out.linger(2 * s.srv.cfg.MaxPayload)
+	}
 }
 
 func (s *Session) readLoop(ws *websocket.Conn) {
@@ -184,16 +216,18 @@ func (s *Session) readLoop(ws *websocket.Conn) {
 	}
 }
 
-// writeLoop is the session's only writer on ws. Each wake-up drains
-// everything queued, the ping first; a ping due while a long batch is
-// written goes out between two of its packets.
-func (s *Session) writeLoop(ws *websocket.Conn) {
-	timeout := s.srv.writeTimeout()
+// writeLoop is the session's only writer on ws while it runs. It drains
+// what is queued, the ping first, and returns once nothing is left; after
+// the session has closed it writes the close frame instead, and no writer
+// starts after it.
+//
+// x/net writes the frames of a batch into out, which sends them in chunks
+// of about wsChunk bytes, one write(2) each. Between chunks, a ping due
+// meanwhile cuts in (its pong deadline is already running) and a close
+// stops the batch.
+func (s *Session) writeLoop() {
+	ws, out := s.ws, s.wsOut // set once, before the first writer starts
 	for {
-		select {
-		case <-s.wake:
-		case <-s.done:
-		}
 		s.mu.Lock()
 		if s.state == stateClosed {
 			code := s.closeCode
@@ -202,51 +236,58 @@ func (s *Session) writeLoop(ws *websocket.Conn) {
 				code = closeNormal
 			}
 			ws.WriteClose(code)
+			close(s.wsDone)
 			return
 		}
 		ping := s.pingDue
+		finish := s.state == stateClosing
+		if !ping && !finish && len(s.queue) == 0 {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
 		s.pingDue = false
 		batch := s.takeLocked()
-		finish := s.state == stateClosing
-		// Under the lock: a close from now on shortens this deadline,
-		// rather than being overwritten by it.
-		ws.SetWriteDeadline(time.Now().Add(timeout))
+		s.writeDeadlineLocked(ws)
 		s.mu.Unlock()
 
+		out.begin()
 		var err error
 		if ping {
 			ws.PayloadType = websocket.TextFrame
 			_, err = ws.Write(pingFrame)
 		}
-		for i, p := range batch {
+		for _, p := range batch {
 			if err != nil {
 				break
-			}
-			if i > 0 {
-				// A long batch: a ping due meanwhile cuts in (its pong
-				// deadline is already running), and a close stops it.
-				s.mu.Lock()
-				if s.state == stateClosed {
-					s.mu.Unlock()
-					break
-				}
-				ping := s.pingDue
-				s.pingDue = false
-				ws.SetWriteDeadline(time.Now().Add(timeout))
-				s.mu.Unlock()
-				if ping {
-					ws.PayloadType = websocket.TextFrame
-					if _, err = ws.Write(pingFrame); err != nil {
-						break
-					}
-				}
 			}
 			if p.Binary {
 				ws.PayloadType = websocket.BinaryFrame
 			} else {
 				ws.PayloadType = websocket.TextFrame
 			}
-			_, err = ws.Write(p.Data)
+			if _, err = ws.Write(p.Data); err != nil || out.buffered() < wsChunk {
+				continue
+			}
+			if err = out.flush(); err != nil {
+				break
+			}
+			s.mu.Lock()
+			if s.state == stateClosed {
+				s.mu.Unlock()
+				break
+			}
+			ping := s.pingDue
+			s.pingDue = false
+			s.writeDeadlineLocked(ws)
+			s.mu.Unlock()
+			if ping {
+				ws.PayloadType = websocket.TextFrame
+				_, err = ws.Write(pingFrame)
+			}
+		}
+		if e := out.end(); err == nil {
+			err = e
 		}
 		s.recycle(batch)
 		if err != nil {
@@ -255,4 +296,19 @@ func (s *Session) writeLoop(ws *websocket.Conn) {
 			s.closeNow(ReasonForcedClose, false)
 		}
 	}
+}
+
+// writeDeadlineLocked keeps a write deadline of about writeTimeout ahead:
+// a client that takes no bytes for that long is cut off. Setting a
+// deadline costs a timer update, so it is moved only once a quarter of it
+// has passed. Under the lock, so that the short deadline of a close is
+// never pushed back.
+func (s *Session) writeDeadlineLocked(ws *websocket.Conn) {
+	timeout := s.srv.writeTimeout()
+	now := time.Now()
+	if s.wsDeadline.Sub(now) > timeout-timeout/4 {
+		return
+	}
+	s.wsDeadline = now.Add(timeout)
+	ws.SetWriteDeadline(s.wsDeadline)
 }
