@@ -195,16 +195,25 @@ func (c *conn) sendConnectError(nsp string, ce *ConnectError) {
 
 // send encodes p and queues it on the connection.
 func (c *conn) send(p *parser.Packet) error {
+	if len(p.Attachments) == 0 {
+		// The common case, without the slice frames allocates.
+		return c.sess.Send(engineio.Packet{Data: textFrame(p)})
+	}
 	return c.sess.Send(frames(p)...)
+}
+
+// textFrame encodes the text part of a packet as an Engine.IO message.
+func textFrame(p *parser.Packet) []byte {
+	text := parser.AppendPacket(make([]byte, 1, 64+len(p.Data)), p)
+	text[0] = engineio.TypeMessage
+	return text
 }
 
 // frames encodes a packet as the Engine.IO packets that carry it: the text
 // packet, then one binary packet per attachment.
 func frames(p *parser.Packet) []engineio.Packet {
-	text := parser.AppendPacket(make([]byte, 1, 64+len(p.Data)), p)
-	text[0] = engineio.TypeMessage
 	fs := make([]engineio.Packet, 1+len(p.Attachments))
-	fs[0] = engineio.Packet{Data: text}
+	fs[0] = engineio.Packet{Data: textFrame(p)}
 	for i, a := range p.Attachments {
 		fs[i+1] = engineio.Packet{Data: a, Binary: true}
 	}

@@ -384,8 +384,18 @@ func (s *Socket) callMiddleware(mw func(*Socket) error) (err error) {
 // safely runs user code; a panic is reported and disconnects the socket.
 // It reports whether fn returned normally.
 func (s *Socket) safely(what string, fn func()) (ok bool) {
+	return s.safelyEvent(what, "", fn)
+}
+
+// safelyEvent is safely for the handler of an event: the report names
+// it, quoted after what. The name is formatted only on a panic, not for
+// every event.
+func (s *Socket) safelyEvent(what, event string, fn func()) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
+			if event != "" {
+				what = fmt.Sprintf("%s %q", what, event)
+			}
 			s.reportError(fmt.Errorf("socketio: %s panicked: %v", what, v))
 			s.Disconnect(false)
 			ok = false
@@ -418,9 +428,11 @@ func (s *Socket) onEvent(p *parser.Packet) error {
 	if err != nil || len(elems) == 0 {
 		return fmt.Errorf("event payload is not a non-empty array")
 	}
-	var name string
-	if err := json.Unmarshal(elems[0], &name); err != nil {
-		return fmt.Errorf("event name is not a string")
+	name, ok := plainString(elems[0])
+	if !ok {
+		if err := json.Unmarshal(elems[0], &name); err != nil {
+			return fmt.Errorf("event name is not a string")
+		}
 	}
 	if parser.IsReserved(name) {
 		return fmt.Errorf("reserved event name %q", name)
@@ -436,6 +448,21 @@ func (s *Socket) onEvent(p *parser.Packet) error {
 	return nil
 }
 
+// plainString returns the value of a JSON string with nothing to unescape,
+// the usual event name, without the cost of encoding/json. ok is false for
+// anything else, which json.Unmarshal then decides on.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	for _, c := range raw[1 : len(raw)-1] {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return "", false
+		}
+	}
+	return string(raw[1 : len(raw)-1]), true
+}
+
 func (s *Socket) handleEvent(name string, args Args, id int64, hasID bool) {
 	anys, h := s.ns.reg.lookup(name)
 	var ack Ack
@@ -448,7 +475,7 @@ func (s *Socket) handleEvent(name string, args Args, id int64, hasID bool) {
 		}
 	}
 	if h != nil {
-		s.safely(fmt.Sprintf("handler of %q", name), func() { h(s, args, ack) })
+		s.safelyEvent("handler of", name, func() { h(s, args, ack) })
 	}
 }
 
