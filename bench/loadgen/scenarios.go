@@ -355,6 +355,102 @@ func Echo(ctx context.Context, t Target, clients int, warm, dur time.Duration, p
 	return r, nil
 }
 
+// EchoAtRate is Echo with the load fixed rather than as fast as the
+// server answers: clients together emit rate events per second, on a
+// schedule, without waiting for the acks (open loop). Latency counts from
+// when each emit was due, so a server that falls behind is not spared the
+// wait it causes. It compares tails at equal load, which the closed-loop
+// Echo does not (there the faster server is also the busier one).
+func EchoAtRate(ctx context.Context, t Target, clients, rate int, warm, dur time.Duration, payload []byte) (*Result, error) {
+	r := newResult()
+	if err := t.WaitIdle(ctx, 30*time.Second); err != nil {
+		return nil, err
+	}
+	cs, err := connectMany(ctx, t, clients, 50, DialOptions{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(cs)
+	interval := time.Duration(float64(time.Second) * float64(clients) / float64(rate))
+	total := int((warm + dur) / interval)
+	first := int(warm / interval)
+	start := time.Now().Add(10 * time.Millisecond)
+	var (
+		wg       sync.WaitGroup
+		lats     = make([][]int64, clients)
+		missing  atomic.Int64
+		measured atomic.Int64
+	)
+	for i, c := range cs {
+		due := make([]int64, total) // when emit k was due, ns since base
+		lat := make([]int64, 0, total-first)
+		got := make(chan struct{})
+		wg.Add(2)
+		go func() { // reader
+			defer wg.Done()
+			defer close(got)
+			n := 0
+			for n < total {
+				m, err := c.ReadMessage()
+				if err != nil {
+					return
+				}
+				id, _, ok := AckID(m)
+				if !ok || id < 0 || id >= int64(total) {
+					continue
+				}
+				if id >= int64(first) {
+					lat = append(lat, now()-due[id])
+				}
+				n++
+			}
+		}()
+		go func() { // writer
+			defer wg.Done()
+			// Spread the clients' schedules over one interval.
+			offset := time.Duration(i) * interval / time.Duration(clients)
+			var buf []byte
+			for k := range total {
+				at := start.Add(offset + time.Duration(k)*interval)
+				if d := time.Until(at); d > 0 {
+					time.Sleep(d)
+				}
+				due[k] = int64(at.Sub(base))
+				var err error
+				if buf, err = c.Emit(buf, int64(k), "echo", payload); err != nil {
+					return
+				}
+			}
+			select {
+			case <-got:
+			case <-time.After(10 * time.Second):
+				c.Close()
+				<-got
+			}
+			lats[i] = lat
+			measured.Add(int64(len(lat)))
+			missing.Add(int64(total - first - len(lat)))
+		}()
+	}
+	time.Sleep(time.Until(start.Add(warm)))
+	m := startCPU(t.PID)
+	time.Sleep(dur)
+	m.stop()
+	wg.Wait()
+	all := slices.Concat(lats...)
+	slices.Sort(all)
+	srv, _ := m.perOp(float64(rate) * dur.Seconds())
+	r.set("echorate.rate", float64(rate))
+	r.set("echorate.p50", pct(all, 0.50)/us)
+	r.set("echorate.p99", pct(all, 0.99)/us)
+	r.set("echorate.p999", pct(all, 0.999)/us)
+	r.set("echorate.cpu", srv)
+	if n := missing.Load(); n > 0 {
+		r.notef("%d of %d acks missing", n, n+measured.Load())
+	}
+	return r, nil
+}
+
 // room is a set of receivers in "room1" plus a sender, also in the room,
 // that broadcasts through "bcast" (to the room except itself).
 type room struct {

@@ -38,7 +38,7 @@ import (
 
 var (
 	rounds      = flag.Int("rounds", 3, "rounds; each runs every scenario on every server")
-	only        = flag.String("only", "", "comma-separated scenarios to run (idle,connect,echo,broadcast,slow); default all")
+	only        = flag.String("only", "", "comma-separated scenarios to run (idle,connect,echo,echorate,broadcast,slow); default all")
 	serversFlag = flag.String("servers", "go,node", "servers to compare, in the order of round 1: go, node, or a name given with -bin")
 	extraBins   = binFlag{}
 	goPort      = flag.Int("go-port", 3101, "port of the Go server")
@@ -56,6 +56,7 @@ var (
 	echoClients = flag.Int("echo-clients", 50, "echo: concurrent clients")
 	echoWarm    = flag.Duration("echo-warm", time.Second, "echo: warm-up")
 	echoDur     = flag.Duration("echo-dur", 5*time.Second, "echo: measured time")
+	echoRate    = flag.Int("echo-rate", 15000, "echorate: events per second, all clients together (open loop)")
 	echoPayload = flag.String("echo-payload", `{"user":"ann","text":"hello, world","n":12345,"tags":["a","b","c"]}`, "echo: payload (JSON)")
 	bcastRecv   = flag.Int("bcast-receivers", 500, "broadcast: receivers in the room")
 	bcastN      = flag.Int("bcast-n", 400, "broadcast: messages per phase")
@@ -82,6 +83,9 @@ func scenarios() []scenario {
 		}},
 		{"echo", func(ctx context.Context, t loadgen.Target) (*loadgen.Result, error) {
 			return loadgen.Echo(ctx, t, *echoClients, *echoWarm, *echoDur, []byte(*echoPayload))
+		}},
+		{"echorate", func(ctx context.Context, t loadgen.Target) (*loadgen.Result, error) {
+			return loadgen.EchoAtRate(ctx, t, *echoClients, *echoRate, *echoWarm, *echoDur, []byte(*echoPayload))
 		}},
 		{"broadcast", func(ctx context.Context, t loadgen.Target) (*loadgen.Result, error) {
 			return loadgen.Broadcast(ctx, t, *bcastRecv, *bcastN, *bcastPace)
@@ -119,6 +123,10 @@ var metrics = []metric{
 	{key: "echo.p99", label: "echo latency p99", unit: "µs", target: "<= 1x", ok: atMost(1)},
 	{key: "echo.p999", label: "echo latency p99.9", unit: "µs"},
 	{key: "echo.cpu", label: "server CPU per echo ack", unit: "µs", target: "<= 0.6x", ok: atMost(0.6)},
+	{key: "echorate.p50", label: "echo at a fixed 15k/s: latency p50", unit: "µs"},
+	{key: "echorate.p99", label: "echo at a fixed 15k/s: latency p99", unit: "µs"},
+	{key: "echorate.p999", label: "echo at a fixed 15k/s: latency p99.9", unit: "µs"},
+	{key: "echorate.cpu", label: "echo at a fixed 15k/s: server CPU per ack", unit: "µs"},
 	{key: "burst.rate", label: "burst fan-out deliveries/s", unit: "msg/s"},
 	{key: "burst.p50", label: "burst delivery latency p50", unit: "ms"},
 	{key: "burst.p99", label: "burst delivery latency p99", unit: "ms"},
@@ -417,6 +425,8 @@ func brief(v map[string]float64) string {
 
 func num(x float64) string {
 	switch a := math.Abs(x); {
+	case math.IsNaN(x):
+		return "—"
 	case x == 0:
 		return "0"
 	case a >= 1000:
