@@ -29,6 +29,14 @@ type clClient struct {
 	sid string
 }
 
+// onConnectRan waits until cond, which says that the OnConnect handlers
+// have run: they run after the client has its CONNECT reply, as in the
+// reference server.
+func onConnectRan(t testing.TB, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, 5*time.Second, time.Millisecond, "OnConnect handlers did not run")
+}
+
 func clDial(t testing.TB, ts *httptest.Server, auth string) *clClient {
 	t.Helper()
 	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
@@ -113,6 +121,7 @@ func TestClusterSocketsJoinLeave(t *testing.T) {
 		s.Join(a.Team)
 	})
 	red1, red2, blue := clDial(t, ts, `{"team":"red"}`), clDial(t, ts, `{"team":"red"}`), clDial(t, ts, `{"team":"blue"}`)
+	onConnectRan(t, func() bool { return len(ns.In("red").Sockets()) == 2 && len(ns.In("blue").Sockets()) == 1 })
 
 	ns.In("red").Except(red2.sid).SocketsJoin("picked", "also")
 	require.NoError(t, ns.To("picked").Emit("p", 1))
@@ -137,6 +146,7 @@ func TestClusterDisconnectSockets(t *testing.T) {
 	ns.OnDisconnect(func(s *Socket, reason string) { gone <- reason })
 	ns.OnConnect(func(s *Socket) { s.Join("x") })
 	a, b, c := clDial(t, ts, ""), clDial(t, ts, ""), clDial(t, ts, "")
+	onConnectRan(t, func() bool { return len(ns.In("x").Sockets()) == 3 })
 
 	ns.In(a.sid).DisconnectSockets(false)
 	a.expect("41")
@@ -166,6 +176,9 @@ func TestClusterFetchSockets(t *testing.T) {
 		}
 	})
 	ann, bob := clDial(t, ts, `{"name":"ann"}`), clDial(t, ts, `{"name":"bob"}`)
+	onConnectRan(t, func() bool {
+		return len(ns.In("admins").Sockets()) == 1 && ns.Socket(bob.sid) != nil && ns.Socket(bob.sid).Data() != nil
+	})
 
 	all, err := ns.FetchSockets(context.Background())
 	require.NoError(t, err)
