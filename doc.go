@@ -64,7 +64,10 @@
 // A long-polling GET is held open for up to Config.PingInterval (25s by
 // default): http.Server.WriteTimeout, and any proxy's read timeout, must be
 // longer, or polling clients will see errors. WebSocket connections are
-// hijacked from net/http and are not subject to those timeouts.
+// hijacked from net/http and are not subject to those timeouts; ServeHTTP
+// returns as soon as a WebSocket is established, and the connection goes on
+// on goroutines of its own (so middleware that times requests sees the
+// handshake only).
 //
 // With several servers behind a load balancer, polling clients need sticky
 // sessions (all requests of one session must reach the same server), or
