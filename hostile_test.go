@@ -374,14 +374,14 @@ func TestHostileOversizeWebSocket(t *testing.T) {
 	require.NoError(t, c.SendText(`42["echo","`+strings.Repeat("x", max)+`"]`))
 	require.Equal(t, ReasonTransportError, rs.waitReason(id, 5*time.Second))
 	waitClosed(t, c, 5*time.Second)
-	require.Equal(t, 1009, c.rc.closeCode())
+	require.Equal(t, 1009, c.rc.CloseCode())
 
 	// A frame header announcing 2^62 bytes: refused before anything is read.
 	c, id = open()
 	require.NoError(t, c.writeRaw(maskedFrame(0x81, []byte("42"), 1<<62)))
 	require.Equal(t, ReasonTransportError, rs.waitReason(id, 5*time.Second))
 	waitClosed(t, c, 5*time.Second)
-	require.Equal(t, 1009, c.rc.closeCode())
+	require.Equal(t, 1009, c.rc.CloseCode())
 
 	// The top bit of a 64-bit length set (the gorilla overflow,
 	// CVE-2020-27813): x/net ignores that bit, so this is a 1-byte binary
@@ -415,7 +415,7 @@ func TestHostileOversizeWebSocket(t *testing.T) {
 	c.writeRaw(flood) // the server may close before all of it is written
 	require.Equal(t, ReasonTransportError, rs.waitReason(id, 5*time.Second))
 	waitClosed(t, c, 5*time.Second)
-	require.Equal(t, 1009, c.rc.closeCode())
+	require.Equal(t, 1009, c.rc.CloseCode())
 
 	// A ping flood is answered with pongs and changes nothing.
 	c, _ = open()

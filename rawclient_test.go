@@ -8,7 +8,6 @@ package socketio
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -19,13 +18,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/wirekit/socketio/internal/wstest"
 	"go.uber.org/goleak"
 	"golang.org/x/net/websocket"
 )
@@ -463,77 +462,8 @@ func (c *pollClient) Close() {}
 
 // ---- websocket
 
-// recConn records what the server sends, so that a test can read what x/net
-// hides: the status of a refused handshake, the code of a close frame.
-type recConn struct {
-	net.Conn
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (c *recConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.mu.Lock()
-	if c.buf.Len() < 8<<20 {
-		c.buf.Write(p[:n])
-	}
-	c.mu.Unlock()
-	return n, err
-}
-
-func (c *recConn) bytes() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]byte(nil), c.buf.Bytes()...)
-}
-
-// status is the HTTP status of the handshake response.
-func (c *recConn) status() int {
-	line, _, _ := bytes.Cut(c.bytes(), []byte("\r\n"))
-	f := strings.Fields(string(line))
-	if len(f) < 2 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[1])
-	return n
-}
-
-// closeCode returns the code of the server's close frame among the first
-// 8 MiB it sent, -1 if there is none there.
-func (c *recConn) closeCode() int {
-	b := c.bytes()
-	i := bytes.Index(b, []byte("\r\n\r\n"))
-	if i < 0 {
-		return -1
-	}
-	b = b[i+4:]
-	for len(b) >= 2 {
-		op, n, h := b[0]&0x0f, int(b[1]&0x7f), 2
-		switch n {
-		case 126:
-			if len(b) < 4 {
-				return -1
-			}
-			n, h = int(binary.BigEndian.Uint16(b[2:])), 4
-		case 127:
-			if len(b) < 10 {
-				return -1
-			}
-			n, h = int(binary.BigEndian.Uint64(b[2:])), 10
-		}
-		if n < 0 || len(b) < h+n {
-			return -1
-		}
-		if op == 8 {
-			if n < 2 {
-				return 0
-			}
-			return int(binary.BigEndian.Uint16(b[h:]))
-		}
-		b = b[h+n:]
-	}
-	return -1
-}
+// recConn records what the server sends (see wstest.RecConn).
+type recConn = wstest.RecConn
 
 type wsClient struct {
 	sid string
@@ -580,13 +510,13 @@ func (rs *rawServer) dialWS(query, origin string) (*wsClient, int, error) {
 	ws, err := websocket.NewClient(cfg, rc)
 	if err != nil {
 		conn.Close()
-		return nil, rc.status(), err
+		return nil, rc.Status(), err
 	}
 	rc.SetDeadline(time.Time{})
 	if !rs.untracked {
 		rs.t.Cleanup(func() { ws.Close() })
 	}
-	return &wsClient{ws: ws, rc: rc}, rc.status(), nil
+	return &wsClient{ws: ws, rc: rc}, rc.Status(), nil
 }
 
 // openWS opens a WebSocket-only session (with an Origin header if origin is
@@ -638,7 +568,7 @@ func (c *wsClient) Next(timeout time.Duration) (frame, error) {
 			if errors.As(err, &ne) && ne.Timeout() {
 				return frame{}, fmt.Errorf("no packet within %v", timeout)
 			}
-			return frame{}, fmt.Errorf("%w (%v, close code %d)", errClosed, err, c.rc.closeCode())
+			return frame{}, fmt.Errorf("%w (%v, close code %d)", errClosed, err, c.rc.CloseCode())
 		}
 		if !f.isBin && f.text == "2" {
 			c.SendText("3")

@@ -6,10 +6,8 @@ package engineio
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +22,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/wirekit/socketio/internal/wstest"
 	"golang.org/x/net/websocket"
 )
 
@@ -490,78 +488,8 @@ func (c *pollClient) collect(n int, within time.Duration) []string {
 // ---------------------------------------------------------------------------
 // WebSocket client
 
-// recConn records every byte read from the server, so that a test can look
-// at what x/net hides: the HTTP status of a refused handshake and the code
-// of a close frame.
-type recConn struct {
-	net.Conn
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (c *recConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.mu.Lock()
-	c.buf.Write(p[:n])
-	c.mu.Unlock()
-	return n, err
-}
-
-func (c *recConn) bytes() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]byte(nil), c.buf.Bytes()...)
-}
-
-// status returns the HTTP status of the handshake response.
-func (c *recConn) status() int {
-	line, _, _ := bytes.Cut(c.bytes(), []byte("\r\n"))
-	f := strings.Fields(string(line))
-	if len(f) < 2 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[1])
-	return n
-}
-
-// closeCode parses the frames the server sent and returns the status code of
-// its close frame, or -1 when there was none (0 when it had no code).
-func (c *recConn) closeCode() int {
-	b := c.bytes()
-	i := bytes.Index(b, []byte("\r\n\r\n"))
-	if i < 0 {
-		return -1
-	}
-	b = b[i+4:]
-	for len(b) >= 2 {
-		op := b[0] & 0x0f
-		n := int(b[1] & 0x7f)
-		h := 2
-		switch n {
-		case 126:
-			if len(b) < 4 {
-				return -1
-			}
-			n, h = int(binary.BigEndian.Uint16(b[2:])), 4
-		case 127:
-			if len(b) < 10 {
-				return -1
-			}
-			n, h = int(binary.BigEndian.Uint64(b[2:])), 10
-		}
-		if len(b) < h+n {
-			return -1
-		}
-		if op == 8 {
-			if n < 2 {
-				return 0
-			}
-			return int(binary.BigEndian.Uint16(b[h:]))
-		}
-		b = b[h+n:]
-	}
-	return -1
-}
+// recConn records what the server sends (see wstest.RecConn).
+type recConn = wstest.RecConn
 
 type clientFrame struct {
 	data   []byte
@@ -612,12 +540,12 @@ func (s *testServer) dialWS(query, origin string) (*wsClient, int, error) {
 	ws, err := websocket.NewClient(cfg, rc)
 	if err != nil {
 		conn.Close()
-		return nil, rc.status(), err
+		return nil, rc.Status(), err
 	}
 	rc.SetDeadline(time.Time{})
 	c := &wsClient{t: s.t, ws: ws, rc: rc}
 	s.t.Cleanup(func() { ws.Close() })
-	return c, rc.status(), nil
+	return c, rc.Status(), nil
 }
 
 // mustDialWS opens a WebSocket and fails the test if it is refused.
@@ -693,7 +621,7 @@ func (c *wsClient) waitClosed(timeout time.Duration) int {
 		if err != nil {
 			var ne net.Error
 			require.False(c.t, errors.As(err, &ne) && ne.Timeout(), "connection still open after %v", timeout)
-			return c.rc.closeCode()
+			return c.rc.CloseCode()
 		}
 		if !f.binary && string(f.data) == "2" {
 			c.send("3")

@@ -80,7 +80,7 @@ func TestHeartbeatWebSocketTimeout(t *testing.T) {
 	for {
 		f, err := c.next(2 * time.Second)
 		if err != nil {
-			code = c.rc.closeCode()
+			code = c.rc.CloseCode()
 			break
 		}
 		require.Equal(t, "2", string(f.data), "only pings")
