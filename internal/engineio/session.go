@@ -164,7 +164,32 @@ func packetSize(p Packet) int64 { return int64(len(p.Data)) }
 // together). It never blocks on the network. When the queue would exceed
 // Config.MaxBufferedBytes, the session is closed with ReasonQueueOverflow
 // and ErrQueueFull is returned.
+//
+// On a WebSocket, a writer goroutine sends what is queued, several packets
+// in one write when they queue faster than the connection takes them.
 func (s *Session) Send(pkts ...Packet) error {
+	return s.send(pkts, nil, false)
+}
+
+// SendNow is Send for a reply that nothing else is likely to follow soon,
+// such as an ack: when the session is on a WebSocket with nothing queued
+// or being written, the calling goroutine writes the packets itself, with
+// one write that does not wait for the network, and a writer goroutine
+// is started only for what the connection did not take at once. This
+// saves the hand-off to a goroutine; it never blocks either.
+func (s *Session) SendNow(pkts ...Packet) error {
+	return s.send(pkts, nil, true)
+}
+
+// SendBatch is Send for one of the recipients of a broadcast: the packets
+// are queued, and the session is left for b.Flush to write, together with
+// the other recipients that have no writer running, on one goroutine,
+// rather than on a goroutine each.
+func (s *Session) SendBatch(b *Batch, pkts ...Packet) error {
+	return s.send(pkts, b, false)
+}
+
+func (s *Session) send(pkts []Packet, b *Batch, now bool) error {
 	var n int64
 	for _, p := range pkts {
 		n += packetSize(p)
@@ -185,8 +210,22 @@ func (s *Session) Send(pkts ...Packet) error {
 	}
 	s.queue = append(s.queue, pkts...)
 	s.queued += n
-	s.wakeLocked()
+	// The caller becomes the writer (now), or b does, if there is none
+	// and the connection can be written to without waiting.
+	own := (now || b != nil) && s.ws != nil && !s.writing && s.wsOut.canTry
+	if own {
+		s.writing = true
+	} else {
+		s.wakeLocked()
+	}
 	s.mu.Unlock()
+	switch {
+	case !own:
+	case b != nil:
+		b.sessions = append(b.sessions, s)
+	default:
+		s.writeNow()
+	}
 	return nil
 }
 
@@ -196,6 +235,52 @@ func (s *Session) wakeLocked() {
 	case s.pollWake <- struct{}{}:
 	default:
 	}
+}
+
+// Batch collects the recipients of a broadcast for SendBatch; Flush then
+// writes to them. A Batch is used once.
+type Batch struct {
+	sessions []*Session
+	run      func() // b.flush, made once: go b.run() allocates nothing
+}
+
+var batchPool sync.Pool
+
+// NewBatch returns an empty Batch.
+func NewBatch() *Batch {
+	if b, ok := batchPool.Get().(*Batch); ok {
+		return b
+	}
+	b := &Batch{}
+	b.run = b.flush
+	return b
+}
+
+// Flush writes to the sessions SendBatch left to b, on a goroutine of
+// its own, and releases b. Writes that do not wait for the network let one
+// goroutine serve every recipient: a recipient whose connection does not
+// take its packets at once gets a writer goroutine of its own for the
+// rest, and what is queued on a session after Flush took it goes there
+// too. Flush must be called once SendBatch has been, or those sessions
+// never write again.
+func (b *Batch) Flush() {
+	if len(b.sessions) == 0 {
+		batchPool.Put(b)
+		return
+	}
+	go b.run()
+}
+
+func (b *Batch) flush() {
+	for _, s := range b.sessions {
+		s.writeNow()
+	}
+	clear(b.sessions)
+	if cap(b.sessions) > 1<<16 {
+		b.sessions = nil
+	}
+	b.sessions = b.sessions[:0]
+	batchPool.Put(b)
 }
 
 // takeLocked removes and returns everything queued. The caller hands the

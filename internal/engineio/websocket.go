@@ -152,9 +152,19 @@ func (s *Session) attachLocked(ws *websocket.Conn, out *wsOut) {
 	s.ws, s.wsOut = ws, out
 	s.wsDone = make(chan struct{})
 	s.writer = s.writeLoop // once: go s.writer() then allocates nothing
+	out.mu.Lock()
+	out.wake = s.wakeWriter
+	out.mu.Unlock()
 	if len(s.queue) > 0 || s.pingDue || s.state != stateOpen {
 		s.startWriterLocked()
 	}
+}
+
+// wakeWriter starts the writer for what x/net wrote outside a batch.
+func (s *Session) wakeWriter() {
+	s.mu.Lock()
+	s.startWriterLocked()
+	s.mu.Unlock()
 }
 
 // startWriterLocked starts the writer if the session is on WebSocket and
@@ -216,15 +226,16 @@ func (s *Session) readLoop(ws *websocket.Conn) {
 	}
 }
 
-// writeLoop is the session's only writer on ws while it runs. It drains
-// what is queued, the ping first, and returns once nothing is left; after
-// the session has closed it writes the close frame instead, and no writer
-// starts after it.
+// writeLoop is the session's writer goroutine: it runs while there is
+// something to write, and writes nothing while a writeNow does (both hold
+// s.writing). It drains what is queued, the ping first, and returns once
+// nothing is left; after the session has closed it writes the close frame
+// instead, and no writer starts after it.
 //
 // x/net writes the frames of a batch into out, which sends them in chunks
-// of about wsChunk bytes, one write(2) each. Between chunks, a ping due
-// meanwhile cuts in (its pong deadline is already running) and a close
-// stops the batch.
+// of about wsChunk bytes, one write(2) each, after what a writeNow could
+// not write. Between chunks, a ping due meanwhile cuts in (its pong
+// deadline is already running) and a close stops the batch.
 func (s *Session) writeLoop() {
 	ws, out := s.ws, s.wsOut // set once, before the first writer starts
 	for {
@@ -235,13 +246,15 @@ func (s *Session) writeLoop() {
 			if code == 0 {
 				code = closeNormal
 			}
+			out.begin() // after what a writeNow left, if anything
 			ws.WriteClose(code)
+			out.end()
 			close(s.wsDone)
 			return
 		}
 		ping := s.pingDue
 		finish := s.state == stateClosing
-		if !ping && !finish && len(s.queue) == 0 {
+		if !ping && !finish && len(s.queue) == 0 && out.buffered() == 0 {
 			s.writing = false
 			s.mu.Unlock()
 			return
@@ -261,12 +274,7 @@ func (s *Session) writeLoop() {
 			if err != nil {
 				break
 			}
-			if p.Binary {
-				ws.PayloadType = websocket.BinaryFrame
-			} else {
-				ws.PayloadType = websocket.TextFrame
-			}
-			if _, err = ws.Write(p.Data); err != nil || out.buffered() < wsChunk {
+			if err = writeFrame(ws, p); err != nil || out.buffered() < wsChunk {
 				continue
 			}
 			if err = out.flush(); err != nil {
@@ -296,6 +304,71 @@ func (s *Session) writeLoop() {
 			s.closeNow(ReasonForcedClose, false)
 		}
 	}
+}
+
+func writeFrame(ws *websocket.Conn, p Packet) error {
+	if p.Binary {
+		ws.PayloadType = websocket.BinaryFrame
+	} else {
+		ws.PayloadType = websocket.TextFrame
+	}
+	_, err := ws.Write(p.Data)
+	return err
+}
+
+// writeNow writes what is queued on the calling goroutine, which holds
+// the writer's role (s.writing, taken by SendNow or SendBatch): the
+// frames go out in one write that does not wait for the network. What
+// the connection does not take, what is queued meanwhile, a ping, a
+// close, or a queue too large for one write, is left to writeLoop on a
+// goroutine, which then holds the role.
+func (s *Session) writeNow() {
+	ws, out := s.ws, s.wsOut
+	s.mu.Lock()
+	if s.state != stateOpen || s.queued > wsChunk {
+		go s.writer()
+		s.mu.Unlock()
+		return
+	}
+	ping := s.pingDue
+	s.pingDue = false
+	batch := s.takeLocked()
+	s.writeDeadlineLocked(ws) // a raw write fails past it too
+	s.mu.Unlock()
+
+	out.begin()
+	var err error
+	if ping {
+		ws.PayloadType = websocket.TextFrame
+		_, err = ws.Write(pingFrame)
+	}
+	for _, p := range batch {
+		if err == nil {
+			err = writeFrame(ws, p)
+		}
+	}
+	done := false
+	if err == nil {
+		done, err = out.tryEnd()
+	} else {
+		out.end()
+	}
+	s.recycle(batch)
+
+	s.mu.Lock()
+	if err != nil {
+		c := s.closeLocked(ReasonTransportError, false)
+		go s.writer() // for the close frame
+		s.mu.Unlock()
+		s.finishClose(c, true) // OnClose runs user code: not here
+		return
+	}
+	if done && s.state == stateOpen && !s.pingDue && len(s.queue) == 0 {
+		s.writing = false
+	} else {
+		go s.writer()
+	}
+	s.mu.Unlock()
 }
 
 // writeDeadlineLocked keeps a write deadline of about writeTimeout ahead:

@@ -37,34 +37,65 @@ const (
 
 // wsOut is the byte sink under the bufio.Writer x/net writes frames to.
 // Between begin and end it keeps what x/net flushes, for the writer to
-// send with flush or end; otherwise (the handshake response, a pong or a
-// close that x/net sends from the reading goroutine) writes go straight
-// to the connection. Its buffer comes from a pool for the batch only.
+// send with flush or end. Outside a batch, before the connection belongs
+// to a session (the handshake response, the open packet, the probe), writes
+// go straight to the connection. Once it does (wake is set), a write from
+// outside a batch (a pong or a close that x/net sends from the reading
+// goroutine) is kept too, and wake has the session's writer send it: no
+// write outside the writer waits for the network, so neither x/net's write
+// lock nor w.mu is ever held by a goroutine blocked on a slow client, and
+// a broadcast writing to many sessions (see Batch) never waits behind one.
+// What a tryEnd could not write stays kept, ahead of anything later. The
+// buffer comes from a pool while there is something in it.
 type wsOut struct {
 	conn net.Conn
+	// canTry: conn is a socket that tryEnd can write to without waiting
+	// (see rawwrite_unix.go); raw is made on its first use.
+	canTry bool
+	raw    *rawWriter
+	wake   func() // starts the session's writer; set once, by attachLocked
 
 	mu       sync.Mutex
 	batching bool
-	buf      *[]byte
+	buf      *[]byte // the batch, or what is kept for the writer
 }
 
 var wsBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
+func newWSOut(conn net.Conn) *wsOut {
+	return &wsOut{conn: conn, canTry: rawWritable(conn)}
+}
+
 func (w *wsOut) Write(p []byte) (int, error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.batching {
+	if w.batching {
+		*w.buf = append(*w.buf, p...)
+		w.mu.Unlock()
+		return len(p), nil
+	}
+	wake := w.wake
+	if wake == nil && w.buf == nil {
+		defer w.mu.Unlock()
 		return w.conn.Write(p)
 	}
+	if w.buf == nil {
+		w.buf = wsBufPool.Get().(*[]byte)
+	}
 	*w.buf = append(*w.buf, p...)
+	w.mu.Unlock()
+	if wake != nil {
+		wake()
+	}
 	return len(p), nil
 }
 
-// begin starts keeping what is written.
+// begin starts keeping what is written, after what a tryEnd left.
 func (w *wsOut) begin() {
 	w.mu.Lock()
 	w.batching = true
-	w.buf = wsBufPool.Get().(*[]byte)
+	if w.buf == nil {
+		w.buf = wsBufPool.Get().(*[]byte)
+	}
 	w.mu.Unlock()
 }
 
@@ -72,6 +103,9 @@ func (w *wsOut) begin() {
 func (w *wsOut) buffered() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.buf == nil {
+		return 0
+	}
 	return len(*w.buf)
 }
 
@@ -93,12 +127,41 @@ func (w *wsOut) end() error {
 	err := w.flush()
 	w.mu.Lock()
 	w.batching = false
+	w.releaseLocked()
+	w.mu.Unlock()
+	return err
+}
+
+// tryEnd ends the batch with one write that does not wait for the
+// network: it reports whether the connection took everything. What it
+// did not take stays, ahead of anything written later, until the next
+// begin and end send it.
+func (w *wsOut) tryEnd() (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.batching = false
+	b := *w.buf
+	if w.raw == nil {
+		w.raw = newRawWriter(w.conn)
+	}
+	n, err := w.raw.write(b)
+	if err != nil {
+		return false, err
+	}
+	if n < len(b) {
+		*w.buf = b[:copy(b, b[n:])]
+		return false, nil
+	}
+	w.releaseLocked()
+	return true, nil
+}
+
+func (w *wsOut) releaseLocked() {
 	if cap(*w.buf) <= 2*wsChunk {
+		*w.buf = (*w.buf)[:0]
 		wsBufPool.Put(w.buf)
 	}
 	w.buf = nil
-	w.mu.Unlock()
-	return err
 }
 
 // linger half-closes the connection and reads what the client still sends,
@@ -143,7 +206,7 @@ func hijack(w http.ResponseWriter) (*wsResponse, *wsOut, error) {
 		// Nothing read ahead: net/http's reader can go.
 		br = bufio.NewReaderSize(conn, wsReadBuf)
 	}
-	out := &wsOut{conn: conn}
+	out := newWSOut(conn)
 	return &wsResponse{conn: conn, rw: bufio.NewReadWriter(br, bufio.NewWriterSize(out, wsWriteBuf))}, out, nil
 }
 

@@ -1,0 +1,15 @@
+//go:build !unix
+
+package engineio
+
+import "net"
+
+// rawWriter is not available on this platform: every write of a WebSocket
+// goes through the session's writer goroutine.
+type rawWriter struct{}
+
+func rawWritable(net.Conn) bool { return false }
+
+func newRawWriter(net.Conn) *rawWriter { return &rawWriter{} }
+
+func (*rawWriter) write([]byte) (int, error) { return 0, nil }
