@@ -202,6 +202,15 @@ func (c *conn) send(p *parser.Packet) error {
 	return c.sess.Send(frames(p)...)
 }
 
+// reply is send for an ack: written on the calling goroutine when the
+// connection is idle (see engineio.Session.SendNow).
+func (c *conn) reply(p *parser.Packet) error {
+	if len(p.Attachments) == 0 {
+		return c.sess.SendNow(engineio.Packet{Data: textFrame(p)})
+	}
+	return c.sess.SendNow(frames(p)...)
+}
+
 // textFrame encodes the text part of a packet as an Engine.IO message.
 func textFrame(p *parser.Packet) []byte {
 	text := parser.AppendPacket(make([]byte, 1, 64+len(p.Data)), p)

@@ -488,12 +488,16 @@ func (a *memoryAdapter) Broadcast(p *Packet, opts BroadcastOptions) {
 	fs := frames(&parser.Packet{Type: parser.Event, Namespace: a.ns.name, Data: p.Data, Attachments: p.Attachments})
 	bufp := targetPool.Get().(*[]*Socket)
 	targets := a.collect(opts, (*bufp)[:0])
+	// One goroutine writes to the recipients that have no writer running,
+	// rather than a goroutine each (see engineio.Batch).
+	b := engineio.NewBatch()
 	for _, so := range targets {
 		if opts.Volatile && !so.conn.sess.Writable() {
 			continue
 		}
-		so.conn.sess.Send(fs...) // a client too slow for its queue is disconnected by Send
+		so.conn.sess.SendBatch(b, fs...) // a client too slow for its queue is disconnected by Send
 	}
+	b.Flush()
 	clear(targets)
 	*bufp = targets[:0]
 	targetPool.Put(bufp)
@@ -507,6 +511,8 @@ func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts Br
 	})
 	targets := a.collect(opts, nil)
 	reached := targets[:0]
+	b := engineio.NewBatch()
+	defer b.Flush()
 	onAck := func(args Args, err error) {
 		if err == nil {
 			ack(argsPacket(args))
@@ -519,7 +525,7 @@ func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts Br
 		if so.registerAckID(id, onAck) != nil {
 			continue
 		}
-		if so.conn.sess.Send(fs...) != nil {
+		if so.conn.sess.SendBatch(b, fs...) != nil {
 			so.dropAck(id)
 			continue
 		}

@@ -495,7 +495,7 @@ func (s *Socket) ackFunc(id int64) Ack {
 				err = ErrDisconnected
 				return
 			}
-			err = s.sendErr(s.conn.send(&parser.Packet{
+			err = s.sendErr(s.conn.reply(&parser.Packet{
 				Type: parser.Ack, Namespace: s.ns.name, ID: id, HasID: true,
 				Data: data, Attachments: atts,
 			}))
