@@ -223,7 +223,7 @@ func (a *memoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 		if err != nil {
 			data = json.RawMessage("null")
 		}
-		out = append(out, RemoteSocket{ID: so.id, Rooms: a.Rooms(so.id), Handshake: so.hs, Data: data})
+		out = append(out, RemoteSocket{ID: so.id, Rooms: a.Rooms(so.id), Handshake: so.Handshake(), Data: data})
 	}
 	return out, nil
 }

@@ -81,7 +81,6 @@ func newSocket(ns *Namespace, c *conn, auth json.RawMessage) *Socket {
 		conn: c,
 		hs: Handshake{
 			Header:  req.Header,
-			Query:   req.URL.Query(),
 			Auth:    auth,
 			Address: req.RemoteAddr,
 			Host:    req.Host,
@@ -102,7 +101,13 @@ func (s *Socket) ID() string { return s.id }
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
 // Handshake returns the details of the request that opened the connection.
-func (s *Socket) Handshake() Handshake { return s.hs }
+// Its Query is parsed from the request's URL at each call (an idle socket
+// keeps no copy of it).
+func (s *Socket) Handshake() Handshake {
+	hs := s.hs
+	hs.Query = s.conn.sess.Request().URL.Query()
+	return hs
+}
 
 // DecodeAuth decodes the client's auth payload into v. It does nothing
 // when the client sent none.

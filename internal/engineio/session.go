@@ -88,7 +88,7 @@ func newSession(srv *Server, r *http.Request, transport string) *Session {
 		Proto:      r.Proto,
 		ProtoMajor: r.ProtoMajor,
 		ProtoMinor: r.ProtoMinor,
-		Header:     r.Header.Clone(),
+		Header:     r.Header, // the request is done with it: no copy
 		Host:       r.Host,
 		RemoteAddr: r.RemoteAddr,
 		RequestURI: r.RequestURI,
