@@ -259,17 +259,11 @@ func (s *Session) writeLoop() {
 			s.mu.Unlock()
 			return
 		}
-		s.pingDue = false
-		batch := s.takeLocked()
-		s.writeDeadlineLocked(ws)
+		batch := s.takeForWriteLocked(ws)
 		s.mu.Unlock()
 
 		out.begin()
-		var err error
-		if ping {
-			ws.PayloadType = websocket.TextFrame
-			_, err = ws.Write(pingFrame)
-		}
+		err := writePing(ws, ping)
 		for _, p := range batch {
 			if err != nil {
 				break
@@ -289,10 +283,7 @@ func (s *Session) writeLoop() {
 			s.pingDue = false
 			s.writeDeadlineLocked(ws)
 			s.mu.Unlock()
-			if ping {
-				ws.PayloadType = websocket.TextFrame
-				_, err = ws.Write(pingFrame)
-			}
+			err = writePing(ws, ping)
 		}
 		if e := out.end(); err == nil {
 			err = e
@@ -304,6 +295,23 @@ func (s *Session) writeLoop() {
 			s.closeNow(ReasonForcedClose, false)
 		}
 	}
+}
+
+// takeForWriteLocked takes what is queued for a writer, and clears the
+// ping due (the caller read it), and moves the write deadline.
+func (s *Session) takeForWriteLocked(ws *websocket.Conn) []Packet {
+	s.pingDue = false
+	s.writeDeadlineLocked(ws)
+	return s.takeLocked()
+}
+
+func writePing(ws *websocket.Conn, ping bool) error {
+	if !ping {
+		return nil
+	}
+	ws.PayloadType = websocket.TextFrame
+	_, err := ws.Write(pingFrame)
+	return err
 }
 
 func writeFrame(ws *websocket.Conn, p Packet) error {
@@ -331,17 +339,11 @@ func (s *Session) writeNow() {
 		return
 	}
 	ping := s.pingDue
-	s.pingDue = false
-	batch := s.takeLocked()
-	s.writeDeadlineLocked(ws) // a raw write fails past it too
+	batch := s.takeForWriteLocked(ws) // the deadline: a raw write fails past it too
 	s.mu.Unlock()
 
 	out.begin()
-	var err error
-	if ping {
-		ws.PayloadType = websocket.TextFrame
-		_, err = ws.Write(pingFrame)
-	}
+	err := writePing(ws, ping)
 	for _, p := range batch {
 		if err == nil {
 			err = writeFrame(ws, p)
