@@ -349,11 +349,9 @@ func (s *Session) writeNow() {
 			err = writeFrame(ws, p)
 		}
 	}
-	done := false
+	done, terr := out.tryEnd() // never out.end here: it waits for the client
 	if err == nil {
-		done, err = out.tryEnd()
-	} else {
-		out.end()
+		err = terr
 	}
 	s.recycle(batch)
 
