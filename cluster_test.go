@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -420,4 +421,61 @@ func TestClusterAdapterContract(t *testing.T) {
 	acks, err = ns.Timeout(50*time.Millisecond).EmitWithAck(ctx, "ask")
 	assert.ErrorIs(t, err, ErrAckTimeout, "the silent server's count never came")
 	assert.Empty(t, acks)
+}
+
+// A broadcast with acknowledgements and no deadline returns once every
+// recipient has answered or disconnected: one that disconnects without
+// answering is not waited for. Over both transports.
+func TestBroadcastAckSkipsDisconnected(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			rs := newRawServer(t, Config{}, func(srv *Server) {})
+			answers, leaves := rs.open(tr), rs.open(tr)
+			connect(t, answers, "/", "")
+			connect(t, leaves, "/", "")
+			go func() {
+				for {
+					f, err := answers.Next(time.Minute)
+					if err != nil {
+						return
+					}
+					var id int
+					if _, err := fmt.Sscanf(f.text, `42%d["q"]`, &id); err == nil {
+						answers.SendText(fmt.Sprintf(`43%d["a"]`, id))
+					}
+				}
+			}()
+			go func() { // leaves the namespace once asked, without answering
+				for {
+					f, err := leaves.Next(time.Minute)
+					if err != nil {
+						return
+					}
+					if strings.HasPrefix(f.text, `42`) {
+						leaves.SendText("41")
+						return
+					}
+				}
+			}()
+			type result struct {
+				got []Args
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				got, err := rs.srv.Of("/").To().EmitWithAck(context.Background(), "q")
+				done <- result{got, err}
+			}()
+			select {
+			case r := <-done:
+				require.NoError(t, r.err)
+				require.Len(t, r.got, 1)
+				var s string
+				require.NoError(t, r.got[0].Decode(0, &s))
+				require.Equal(t, "a", s)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the broadcast still waits for the socket that left")
+			}
+		})
+	}
 }

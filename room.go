@@ -176,6 +176,9 @@ func (b BroadcastOperator) emitPacket(p *parser.Packet) error {
 // EmitWithAck sends an untyped event to the selected sockets and collects
 // their acknowledgements until every one has answered or ctx ends (or the
 // Timeout passes). On a deadline it returns what arrived with an *AckError.
+// A socket of this server that disconnects before answering is not waited
+// for; one on another server (through a shared Adapter) is, until the
+// deadline, as with the Node.js server.
 func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	p, err := eventPacket(event, args)
 	if err != nil {
@@ -193,6 +196,7 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 		mu       sync.Mutex
 		results  []Args
 		expected int // acknowledgements announced by the servers that reported
+		gone     int // recipients that will not answer (disconnected)
 		servers  int // servers that will report, known once every adapter returned
 		reported int // servers that reported their count
 		started  bool
@@ -200,7 +204,7 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 		closed   bool
 	)
 	check := func() { // under mu
-		if !closed && started && reported >= servers && len(results) >= expected {
+		if !closed && started && reported >= servers && len(results)+gone >= expected {
 			closed = true
 			close(done)
 		}
@@ -216,12 +220,17 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 				mu.Unlock()
 			},
 			func(p *Packet) {
-				a, err := packetArgs(p)
-				if err != nil {
-					return
+				var a Args
+				var err error
+				if p != nil {
+					a, err = packetArgs(p)
 				}
 				mu.Lock()
-				results = append(results, a)
+				if p == nil || err != nil {
+					gone++ // no answer will come from it, or none that decodes
+				} else {
+					results = append(results, a)
+				}
 				check()
 				mu.Unlock()
 			})
@@ -327,8 +336,10 @@ type Adapter interface {
 	// acknowledgement, and returns the number of servers it reached, this
 	// one included. Each of them reports how many sockets got p through
 	// clientCount, once; then each acknowledgement (the JSON array of the
-	// client's ack arguments) comes through ack, until ctx ends. Callbacks
-	// may run before BroadcastWithAck returns, and concurrently.
+	// client's ack arguments) comes through ack, until ctx ends. A nil
+	// packet reports a recipient that will not answer: it disconnected
+	// first. Callbacks may run before BroadcastWithAck returns, and
+	// concurrently.
 	BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(*Packet)) int
 
 	// AddSockets makes the sockets opts selects join rooms.
@@ -514,9 +525,11 @@ func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts Br
 	b := engineio.NewBatch()
 	defer b.Flush()
 	onAck := func(args Args, err error) {
-		if err == nil {
-			ack(argsPacket(args))
+		if err != nil {
+			ack(nil) // disconnected before answering: it never will
+			return
 		}
+		ack(argsPacket(args))
 	}
 	for _, so := range targets {
 		if opts.Volatile && !so.conn.sess.Writable() {
@@ -525,10 +538,10 @@ func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts Br
 		if so.registerAckID(id, onAck) != nil {
 			continue
 		}
-		if so.conn.sess.SendBatch(b, fs...) != nil {
-			so.dropAck(id)
-			continue
-		}
+		// Counted from here: the socket answers, or its disconnection
+		// reports it (a connection that cannot take the packet is
+		// closing, and disconnects it).
+		so.conn.sess.SendBatch(b, fs...)
 		reached = append(reached, so)
 	}
 	clientCount(len(reached))

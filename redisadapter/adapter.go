@@ -344,12 +344,17 @@ func (a *adapter) onBroadcastWithAck(v *value) {
 			}
 		},
 		func(p *socketio.Packet) {
-			fs := []field{{"type", number(typeBroadcastAck)}, {"requestId", str(id)}}
-			if first, ok := firstArg(p); ok {
-				fs = append(fs, field{"packet", first}) // Node.js forwards the first argument only
+			// A recipient that disconnected (nil) is not reported: the
+			// protocol has no message for it, and the requester waits
+			// for it until its timeout, as with Node.js.
+			if p != nil {
+				fs := []field{{"type", number(typeBroadcastAck)}, {"requestId", str(id)}}
+				if first, ok := firstArg(p); ok {
+					fs = append(fs, field{"packet", first}) // Node.js forwards the first argument only
+				}
+				msg := object(fs...)
+				a.respond(uid, msgpackBytes(&msg))
 			}
-			msg := object(fs...)
-			a.respond(uid, msgpackBytes(&msg))
 			mu.Lock()
 			got++
 			finished := expected >= 0 && got >= expected
