@@ -57,6 +57,20 @@ func nextSession(t *testing.T, ch chan *Session) *Session {
 	}
 }
 
+// sendVariant sends p with Send, SendNow or SendBatch (and Flush), by k % 3.
+func sendVariant(sess *Session, k int, p Packet) error {
+	switch k % 3 {
+	case 0:
+		return sess.Send(p)
+	case 1:
+		return sess.SendNow(p)
+	default:
+		b := NewBatch()
+		defer b.Flush()
+		return sess.SendBatch(b, p)
+	}
+}
+
 // returnsWithin fails the test if f has not returned within d: the calls
 // tested here must never wait for a client.
 func returnsWithin(t *testing.T, d time.Duration, what string, f func()) {
@@ -190,17 +204,7 @@ func TestSendVariantsKeepOrder(t *testing.T) {
 	const n = 3000
 	go func() {
 		for i := range n {
-			p := Packet{Data: fmt.Appendf(nil, "4%d", i)}
-			switch i % 3 {
-			case 0:
-				sess.Send(p)
-			case 1:
-				sess.SendNow(p)
-			default:
-				b := NewBatch()
-				sess.SendBatch(b, p)
-				b.Flush()
-			}
+			sendVariant(sess, i, Packet{Data: fmt.Appendf(nil, "4%d", i)})
 			if i%500 == 0 {
 				time.Sleep(cfg.PingInterval / 2) // let pings in
 			}
@@ -232,19 +236,7 @@ func TestSendVariantsConcurrentClose(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; ; i++ {
-					p := Packet{Data: fmt.Appendf(nil, "4%d:%d", g, i)}
-					var err error
-					switch (g + i) % 3 {
-					case 0:
-						err = sess.Send(p)
-					case 1:
-						err = sess.SendNow(p)
-					default:
-						b := NewBatch()
-						err = sess.SendBatch(b, p)
-						b.Flush()
-					}
-					if err != nil {
+					if sendVariant(sess, g+i, Packet{Data: fmt.Appendf(nil, "4%d:%d", g, i)}) != nil {
 						return
 					}
 					if i%64 == 0 {
@@ -304,17 +296,7 @@ func TestSendVariantsConcurrentAllArrive(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range each {
-					p := Packet{Data: fmt.Appendf(nil, "4%d:%d:%d", round, g, i)}
-					switch (g + i) % 3 {
-					case 0:
-						sess.Send(p)
-					case 1:
-						sess.SendNow(p)
-					default:
-						b := NewBatch()
-						sess.SendBatch(b, p)
-						b.Flush()
-					}
+					sendVariant(sess, g+i, Packet{Data: fmt.Appendf(nil, "4%d:%d:%d", round, g, i)})
 				}
 			}()
 		}
