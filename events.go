@@ -148,9 +148,10 @@ func EmitWithAck[Req, Resp any](ctx context.Context, s *Socket, r Request[Req, R
 }
 
 // EmitWithAcks sends request r to every socket b selects and collects their
-// replies until all have answered or ctx ends (or b's Timeout passes). It
-// returns the replies received; if some are missing the error is an
-// *AckError with Timeout set. Replies that do not decode are skipped and
+// replies until all have answered or ctx ends (or b's Timeout passes); a
+// socket of this server that disconnects before answering is not waited
+// for. It returns the replies received; if some are missing the error is
+// an *AckError with Timeout set. Replies that do not decode are skipped and
 // reported in the error.
 func EmitWithAcks[Req, Resp any](ctx context.Context, b BroadcastOperator, r Request[Req, Resp], req Req) ([]Resp, error) {
 	all, err := b.EmitWithAck(ctx, r.name, req)
