@@ -232,7 +232,10 @@ func TestHostileSlowReaderDuringBroadcast(t *testing.T) {
 // Class 5: a polling client that never GETs: emits fill its queue until it
 // is disconnected; with nothing to send, the uncollected ping ends it.
 func TestHostilePollingNeverGets(t *testing.T) {
-	rs := newRawServer(t, Config{PingInterval: 200 * time.Millisecond, PingTimeout: 200 * time.Millisecond, MaxBufferedBytes: 64 << 10}, nil)
+	// The healthy client must answer every ping within PingTimeout too:
+	// 200ms was too little once in CI, with every package's tests (and
+	// Chromium) running at once under -race.
+	rs := newRawServer(t, Config{PingInterval: 200 * time.Millisecond, PingTimeout: time.Second, MaxBufferedBytes: 64 << 10}, nil)
 	w := rs.healthy(tWebSocket)
 
 	c, err := rs.openPolling()
