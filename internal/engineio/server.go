@@ -326,7 +326,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		s.serveWebSocket(w, r, nil)
 		return
 	}
-	sess, err := s.open(r, Polling)
+	sess, err := s.open(handshakeRequest(r), Polling)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -345,9 +345,10 @@ func writePayload(w http.ResponseWriter, body []byte) {
 // errShutdown refuses handshakes once Shutdown has begun.
 var errShutdown = errors.New("engineio: server is shutting down")
 
-// open creates and registers a session and runs OnOpen.
-func (s *Server) open(r *http.Request, transport string) (*Session, error) {
-	sess := newSession(s, r, transport)
+// open creates and registers a session for req (see handshakeRequest) and
+// runs OnOpen.
+func (s *Server) open(req *http.Request, transport string) (*Session, error) {
+	sess := newSession(s, req, transport)
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()
@@ -443,7 +444,12 @@ func (d discardHandler) WithGroup(string) slog.Handler           { return d }
 // clients that send no Origin at all, which non-browser clients do.
 func (s *Server) wsServer(handler func(*websocket.Conn)) websocket.Server {
 	return websocket.Server{
-		Handshake: func(*websocket.Config, *http.Request) error { return nil },
-		Handler:   handler,
+		Handshake: func(c *websocket.Config, _ *http.Request) error {
+			// x/net keeps the config for the connection's lifetime; the
+			// URL it parsed for Conn.LocalAddr is never used here.
+			c.Location = nil
+			return nil
+		},
+		Handler: handler,
 	}
 }

@@ -81,8 +81,12 @@ type Session struct {
 	wsDeadline time.Time     // ws's write deadline
 }
 
-func newSession(srv *Server, r *http.Request, transport string) *Session {
-	req := &http.Request{
+// handshakeRequest is what is kept of a handshake request once it is
+// served: its method, URL, headers, host, remote address and TLS state,
+// without the body, the context or the rest of what net/http made for it.
+// A session keeps it, and so does x/net for a WebSocket.
+func handshakeRequest(r *http.Request) *http.Request {
+	return &http.Request{
 		Method:     r.Method,
 		URL:        r.URL,
 		Proto:      r.Proto,
@@ -94,6 +98,10 @@ func newSession(srv *Server, r *http.Request, transport string) *Session {
 		RequestURI: r.RequestURI,
 		TLS:        r.TLS,
 	}
+}
+
+// newSession makes a session for req, made by handshakeRequest.
+func newSession(srv *Server, req *http.Request, transport string) *Session {
 	return &Session{
 		srv:       srv,
 		id:        newID(),

@@ -36,6 +36,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sess *Se
 	if err != nil {
 		return
 	}
+	// x/net keeps the request for the connection's lifetime: give it (and
+	// a new session) only what is kept of it.
+	r = handshakeRequest(r)
 	srv := s.wsServer(func(ws *websocket.Conn) {
 		if sess == nil {
 			s.openWebSocket(ws, out, r)
