@@ -32,7 +32,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sess *Se
 		writeError(w, codeBadRequest, "WebSocket needs an HTTP/1.1 connection")
 		return
 	}
-	resp, out, err := hijack(w)
+	resp, out, in, err := hijack(w)
 	if err != nil {
 		return
 	}
@@ -41,9 +41,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sess *Se
 	r = handshakeRequest(r)
 	srv := s.wsServer(func(ws *websocket.Conn) {
 		if sess == nil {
-			s.openWebSocket(ws, out, r)
+			s.openWebSocket(ws, out, in, r)
 		} else {
-			sess.upgrade(ws, out)
+			sess.upgrade(ws, out, in)
 		}
 	})
 	// The connection lives on without the net/http goroutine (see
@@ -52,7 +52,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sess *Se
 }
 
 // openWebSocket runs a session opened over WebSocket.
-func (s *Server) openWebSocket(ws *websocket.Conn, out *wsOut, r *http.Request) {
+func (s *Server) openWebSocket(ws *websocket.Conn, out *wsOut, in *wsIn, r *http.Request) {
 	sess, err := s.open(r, WebSocket)
 	if err != nil {
 		ws.WriteClose(1001)
@@ -71,7 +71,7 @@ func (s *Server) openWebSocket(ws *websocket.Conn, out *wsOut, r *http.Request) 
 	}
 	sess.attachLocked(ws, out)
 	sess.mu.Unlock()
-	sess.runWebSocket(ws)
+	sess.runWebSocket(ws, in)
 }
 
 func (s *Server) writeTimeout() time.Duration {
@@ -80,7 +80,7 @@ func (s *Server) writeTimeout() time.Duration {
 
 // upgrade probes ws and, when the client completes the upgrade, moves the
 // session onto it.
-func (s *Session) upgrade(ws *websocket.Conn, out *wsOut) {
+func (s *Session) upgrade(ws *websocket.Conn, out *wsOut, in *wsIn) {
 	s.mu.Lock()
 	if s.state != stateOpen || s.transport != Polling || s.upgrading {
 		// A second upgrade, or a session already on WebSocket.
@@ -112,7 +112,7 @@ func (s *Session) upgrade(ws *websocket.Conn, out *wsOut) {
 	ws.SetReadDeadline(time.Time{})
 	s.wakeLocked() // a pending GET answers noop; the writer flushes the queue
 	s.mu.Unlock()
-	s.runWebSocket(ws)
+	s.runWebSocket(ws, in)
 }
 
 // probe runs the upgrade handshake on ws: 2probe, 3probe, then 5. It
@@ -182,8 +182,8 @@ func (s *Session) startWriterLocked() {
 
 // runWebSocket reads ws until the session closes, then waits for the
 // writer's close frame.
-func (s *Session) runWebSocket(ws *websocket.Conn) {
-	s.readLoop(ws)
+func (s *Session) runWebSocket(ws *websocket.Conn, in *wsIn) {
+	s.readLoop(ws, in)
 	<-s.wsDone
 	s.mu.Lock()
 	tooLarge, out := s.closeCode == closeTooLarge, s.wsOut
@@ -196,8 +196,10 @@ func (s *Session) runWebSocket(ws *websocket.Conn) {
 	}
 }
 
-func (s *Session) readLoop(ws *websocket.Conn) {
+// readLoop reads ws (through in, if not nil) until the session closes.
+func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) {
 	for {
+		in.wait() // between messages, without a read buffer
 		f, err := readMessage(ws, s.srv.cfg.MaxPayload)
 		if err != nil {
 			if errors.Is(err, websocket.ErrFrameTooLarge) {

@@ -24,13 +24,14 @@ import (
 //     served the upgrade: 4 KiB of read buffer, 4 KiB of write buffer and a
 //     deep stack per idle connection. Here the connection is hijacked
 //     first and handed to x/net with small buffers, on a goroutine of its
-//     own, and the net/http one returns.
+//     own, and the net/http one returns. x/net reads through a wsIn
+//     (wsin.go), which holds a read buffer only while bytes are waiting.
 //
 // x/net still allocates per frame (a frame reader or writer and its
 // header), which only another WebSocket implementation would avoid: see
 // bench/xnetws.
 const (
-	wsReadBuf  = 1024     // a typical client packet in one read(2); larger ones bypass it
+	wsReadBuf  = 1024     // without a wsIn: a typical client packet in one read(2); larger ones bypass it
 	wsWriteBuf = 256      // a small frame (a pong, the open packet) in one write(2) outside a batch
 	wsChunk    = 64 << 10 // a batch is written in chunks of about this size
 )
@@ -195,19 +196,20 @@ func (h *wsResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c, rw, nil
 }
 
-// hijack takes the connection of an upgrade request from net/http.
-func hijack(w http.ResponseWriter) (*wsResponse, *wsOut, error) {
+// hijack takes the connection of an upgrade request from net/http. in is
+// nil unless x/net reads through a wsIn.
+func hijack(w http.ResponseWriter) (resp *wsResponse, out *wsOut, in *wsIn, err error) {
 	conn, brw, err := w.(http.Hijacker).Hijack()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	br := brw.Reader
 	if br.Buffered() == 0 {
 		// Nothing read ahead: net/http's reader can go.
-		br = bufio.NewReaderSize(conn, wsReadBuf)
+		br, in = newWSIn(conn)
 	}
-	out := newWSOut(conn)
-	return &wsResponse{conn: conn, rw: bufio.NewReadWriter(br, bufio.NewWriterSize(out, wsWriteBuf))}, out, nil
+	out = newWSOut(conn)
+	return &wsResponse{conn: conn, rw: bufio.NewReadWriter(br, bufio.NewWriterSize(out, wsWriteBuf))}, out, in, nil
 }
 
 // serveHijacked runs x/net's server for a hijacked connection on its own

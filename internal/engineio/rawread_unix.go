@@ -1,0 +1,75 @@
+//go:build unix
+
+package engineio
+
+import (
+	"io"
+	"net"
+	"syscall"
+)
+
+// rawReader waits until a socket has bytes and reads them into a buffer
+// from wsReadPool, through the connection's syscall.RawConn, so that the
+// runtime's poller and the connection's deadlines still apply. Unlike
+// net.Conn's Read, it needs no buffer while it waits.
+type rawReader struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool // r.do, made once
+	buf *[]byte
+	n   int
+	err error
+}
+
+// newRawReader returns a rawReader for conn, or nil if conn is not a
+// socket.
+func newRawReader(conn net.Conn) *rawReader {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	r := &rawReader{rc: rc}
+	r.fn = r.do
+	return r
+}
+
+func (r *rawReader) do(fd uintptr) bool {
+	b := wsReadPool.Get().(*[]byte)
+	for {
+		n, err := syscall.Read(int(fd), *b)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			wsReadPool.Put(b)
+			return false // the poller wakes this when there is something
+		case err != nil:
+			r.err = err
+		case n == 0:
+			r.err = io.EOF
+		default:
+			r.buf, r.n = b, n
+			return true
+		}
+		wsReadPool.Put(b)
+		return true
+	}
+}
+
+// read waits for bytes and returns them in a buffer from wsReadPool, or
+// the error that ended the wait.
+func (r *rawReader) read() (*[]byte, int, error) {
+	err := r.rc.Read(r.fn)
+	b, n := r.buf, r.n
+	if err == nil {
+		err = r.err
+	}
+	r.buf, r.n, r.err = nil, 0, nil
+	if err != nil {
+		return nil, 0, err
+	}
+	return b, n, nil
+}

@@ -1,0 +1,175 @@
+//go:build unix
+
+package engineio
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	server = <-accepted
+	require.NotNil(t, server)
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+// The bytes come out of a wsIn as they went in, whatever the chunks they
+// arrive in and the sizes they are read in, and the pooled buffer is given
+// back whenever everything read is taken.
+func TestWSInStream(t *testing.T) {
+	server, client := tcpPair(t)
+	br, in := newWSIn(server)
+	require.NotNil(t, in, "a TCP socket is read through a wsIn")
+	require.Equal(t, wsInBuf, br.Size())
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := make([]byte, 200_000)
+	for i := range want {
+		want[i] = byte(rng.IntN(256))
+	}
+	go func() {
+		rng := rand.New(rand.NewPCG(3, 4)) // the writer's own
+		for rest := want; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(3*wsReadChunk))
+			if _, err := client.Write(rest[:n]); err != nil {
+				return
+			}
+			rest = rest[n:]
+			if rng.IntN(4) == 0 {
+				time.Sleep(time.Millisecond) // let the reader run dry
+			}
+		}
+		client.Close()
+	}()
+
+	var got bytes.Buffer
+	buf := make([]byte, 2*wsReadChunk)
+	for step := 0; ; step++ {
+		if step%3 == 0 {
+			in.wait()
+		}
+		var err error
+		switch step % 4 {
+		case 0:
+			var b byte
+			if b, err = br.ReadByte(); err == nil {
+				got.WriteByte(b)
+			}
+		default: // small reads, and reads that bypass bufio
+			var n int
+			n, err = br.Read(buf[:1+rng.IntN(len(buf))])
+			got.Write(buf[:n])
+		}
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		if len(in.pending) == 0 {
+			require.Nil(t, in.buf, "a drained wsIn keeps no buffer")
+		}
+	}
+	require.True(t, bytes.Equal(want, got.Bytes()), "read %d of %d bytes, or in another order", got.Len(), len(want))
+	require.Nil(t, in.buf)
+}
+
+// wait returns at once when bytes are buffered, and otherwise waits for
+// the socket to have some.
+func TestWSInWaitBlocksUntilBytes(t *testing.T) {
+	server, client := tcpPair(t)
+	br, in := newWSIn(server)
+
+	done := make(chan struct{})
+	go func() { in.wait(); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("wait returned with nothing to read")
+	case <-time.After(50 * time.Millisecond):
+	}
+	_, err := client.Write([]byte("hello, world"))
+	require.NoError(t, err)
+	<-done
+	require.Equal(t, "hello, world", string(in.pending))
+
+	b, err := br.ReadByte()
+	require.NoError(t, err)
+	require.Equal(t, byte('h'), b)
+	waited := make(chan struct{})
+	go func() { in.wait(); close(waited) }() // the rest is buffered: no wait
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		client.Close() // ends the wait
+		<-waited
+		t.Fatal("wait waited for the socket with bytes buffered")
+	}
+	rest := make([]byte, 20)
+	n, err := br.Read(rest)
+	require.NoError(t, err)
+	require.Equal(t, "ello, world", string(rest[:n]))
+	require.Nil(t, in.buf)
+}
+
+// An error met while waiting (a deadline, the peer's close) is what the
+// next read returns.
+func TestWSInWaitErrors(t *testing.T) {
+	server, client := tcpPair(t)
+	br, in := newWSIn(server)
+
+	server.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	in.wait()
+	_, err := br.ReadByte()
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+
+	server2, client2 := tcpPair(t)
+	br2, in2 := newWSIn(server2)
+	client2.Write([]byte("xy"))
+	client2.Close()
+	got, err := io.ReadAll(readerFunc(func(p []byte) (int, error) { in2.wait(); return br2.Read(p) }))
+	require.NoError(t, err)
+	require.Equal(t, "xy", string(got))
+	require.Nil(t, in2.buf)
+	_ = client
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// A connection that is not a socket is read as before, through a buffer of
+// its own.
+func TestWSInNotASocket(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	br, in := newWSIn(a)
+	require.Nil(t, in)
+	require.Equal(t, wsReadBuf, br.Size())
+	in.wait() // a nil wsIn does nothing
+	go b.Write([]byte("ok"))
+	p := make([]byte, 2)
+	_, err := io.ReadFull(br, p)
+	require.NoError(t, err)
+	require.Equal(t, "ok", string(p))
+	require.False(t, errors.Is(err, io.EOF))
+}
