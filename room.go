@@ -368,16 +368,80 @@ type Adapter interface {
 func NewMemoryAdapter(ns *Namespace) Adapter {
 	return &memoryAdapter{
 		ns:    ns,
-		rooms: make(map[string]map[string]*Socket),
-		sids:  make(map[string]map[string]struct{}),
+		rooms: make(map[string]members),
+		sids:  make(map[string][]string),
 	}
 }
 
+// memoryAdapter keeps rooms in two maps, as Node's in-memory adapter does,
+// with small values: most rooms have one member (every socket's own room,
+// named by its id), and most sockets are in a few rooms. An idle socket
+// costs an entry in each map and no map of its own.
 type memoryAdapter struct {
 	ns    *Namespace
 	mu    sync.RWMutex
-	rooms map[string]map[string]*Socket  // room -> socket id -> socket
-	sids  map[string]map[string]struct{} // socket id -> rooms
+	rooms map[string]members  // room -> its sockets
+	sids  map[string][]string // socket id -> its rooms, without duplicates
+}
+
+// members is the set of sockets in a room: one, or a map of two or more.
+type members struct {
+	one  *Socket            // the only member, if many is nil
+	many map[string]*Socket // socket id -> socket
+}
+
+func (m *members) add(so *Socket) {
+	switch {
+	case m.many != nil:
+		m.many[so.id] = so
+	case m.one == nil || m.one.id == so.id:
+		m.one = so
+	default:
+		m.many = map[string]*Socket{m.one.id: m.one, so.id: so}
+		m.one = nil
+	}
+}
+
+// del removes id and reports whether the room is empty.
+func (m *members) del(id string) (empty bool) {
+	if m.many == nil {
+		if m.one != nil && m.one.id == id {
+			m.one = nil
+		}
+		return m.one == nil
+	}
+	delete(m.many, id)
+	if len(m.many) == 1 {
+		for _, so := range m.many {
+			*m = members{one: so} // the map goes
+		}
+	}
+	return len(m.many) == 0 && m.one == nil
+}
+
+func (m members) get(id string) *Socket {
+	if m.many != nil {
+		return m.many[id]
+	}
+	if m.one != nil && m.one.id == id {
+		return m.one
+	}
+	return nil
+}
+
+// all iterates over the members, in no particular order.
+func (m members) all(yield func(*Socket) bool) {
+	if m.many == nil {
+		if m.one != nil {
+			yield(m.one)
+		}
+		return
+	}
+	for _, so := range m.many {
+		if !yield(so) {
+			return
+		}
+	}
 }
 
 func (a *memoryAdapter) AddAll(id string, rooms []string) {
@@ -390,43 +454,50 @@ func (a *memoryAdapter) AddAll(id string, rooms []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	mine := a.sids[id]
-	if mine == nil {
-		mine = make(map[string]struct{}, len(rooms))
-		a.sids[id] = mine
-	}
 	for _, r := range rooms {
-		mine[r] = struct{}{}
-		members := a.rooms[r]
-		if members == nil {
-			members = make(map[string]*Socket)
-			a.rooms[r] = members
+		if !slices.Contains(mine, r) {
+			mine = append(mine, r)
 		}
-		members[id] = so
+		m := a.rooms[r]
+		m.add(so)
+		a.rooms[r] = m
 	}
+	a.sids[id] = mine
 }
 
 func (a *memoryAdapter) Del(id, room string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if mine := a.sids[id]; mine != nil {
-		delete(mine, room)
+	mine, ok := a.sids[id]
+	if !ok {
+		return
+	}
+	if i := slices.Index(mine, room); i >= 0 {
+		mine = slices.Delete(mine, i, i+1)
+		if len(mine) == 0 {
+			mine = nil
+		}
+		a.sids[id] = mine
 	}
 	a.delLocked(id, room)
 }
 
 func (a *memoryAdapter) delLocked(id, room string) {
-	if members := a.rooms[room]; members != nil {
-		delete(members, id)
-		if len(members) == 0 {
-			delete(a.rooms, room)
-		}
+	m, ok := a.rooms[room]
+	if !ok {
+		return
+	}
+	if m.del(id) {
+		delete(a.rooms, room)
+	} else {
+		a.rooms[room] = m
 	}
 }
 
 func (a *memoryAdapter) DelAll(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for r := range a.sids[id] {
+	for _, r := range a.sids[id] {
 		a.delLocked(id, r)
 	}
 	delete(a.sids, id)
@@ -435,11 +506,7 @@ func (a *memoryAdapter) DelAll(id string) {
 func (a *memoryAdapter) Rooms(id string) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.sids[id]))
-	for r := range a.sids[id] {
-		out = append(out, r)
-	}
-	return out
+	return slices.Clone(a.sids[id])
 }
 
 func (a *memoryAdapter) Sockets(opts BroadcastOptions) []string {
@@ -459,7 +526,7 @@ func (a *memoryAdapter) collect(opts BroadcastOptions, dst []*Socket) []*Socket 
 	defer a.mu.RUnlock()
 	excluded := func(id string) bool {
 		for _, r := range opts.Except {
-			if _, in := a.rooms[r][id]; in {
+			if a.rooms[r].get(id) != nil {
 				return true
 			}
 		}
@@ -468,25 +535,25 @@ func (a *memoryAdapter) collect(opts BroadcastOptions, dst []*Socket) []*Socket 
 	switch len(opts.Rooms) {
 	case 0:
 		for id := range a.sids {
-			if so := a.rooms[id][id]; so != nil && !excluded(id) {
+			if so := a.rooms[id].get(id); so != nil && !excluded(id) {
 				dst = append(dst, so)
 			}
 		}
 	case 1:
-		for id, so := range a.rooms[opts.Rooms[0]] {
-			if !excluded(id) {
+		for so := range a.rooms[opts.Rooms[0]].all {
+			if !excluded(so.id) {
 				dst = append(dst, so)
 			}
 		}
 	default:
 		seen := make(map[string]struct{})
 		for _, r := range opts.Rooms {
-			for id, so := range a.rooms[r] {
-				if _, dup := seen[id]; dup {
+			for so := range a.rooms[r].all {
+				if _, dup := seen[so.id]; dup {
 					continue
 				}
-				seen[id] = struct{}{}
-				if !excluded(id) {
+				seen[so.id] = struct{}{}
+				if !excluded(so.id) {
 					dst = append(dst, so)
 				}
 			}
