@@ -566,6 +566,9 @@ func (a *memoryAdapter) Broadcast(p *Packet, opts BroadcastOptions) {
 	fs := frames(&parser.Packet{Type: parser.Event, Namespace: a.ns.name, Data: p.Data, Attachments: p.Attachments})
 	bufp := targetPool.Get().(*[]*Socket)
 	targets := a.collect(opts, (*bufp)[:0])
+	if len(targets) > 1 {
+		engineio.PrepareWebSocket(fs) // each frame made once, not once per recipient
+	}
 	// One goroutine writes to the recipients that have no writer running,
 	// rather than a goroutine each (see engineio.Batch).
 	b := engineio.NewBatch()
@@ -588,6 +591,9 @@ func (a *memoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts Br
 		Data: p.Data, Attachments: p.Attachments,
 	})
 	targets := a.collect(opts, nil)
+	if len(targets) > 1 {
+		engineio.PrepareWebSocket(fs)
+	}
 	reached := targets[:0]
 	b := engineio.NewBatch()
 	defer b.Flush()

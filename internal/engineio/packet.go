@@ -41,6 +41,8 @@ const recordSeparator = 0x1e
 type Packet struct {
 	Data   []byte
 	Binary bool
+
+	frame []byte // Data's WebSocket frame, if made once for many sessions (see PrepareWebSocket)
 }
 
 // ErrInvalidPacket reports bytes from a client that are not a valid

@@ -273,7 +273,7 @@ func (s *Session) writeLoop() {
 			if err != nil {
 				break
 			}
-			if err = writeFrame(ws, p); err != nil || out.buffered() < wsChunk {
+			if err = writeFrame(ws, out, p); err != nil || out.buffered() < wsChunk {
 				continue
 			}
 			if err = out.flush(); err != nil {
@@ -319,7 +319,17 @@ func writePing(ws *websocket.Conn, ping bool) error {
 	return err
 }
 
-func writeFrame(ws *websocket.Conn, p Packet) error {
+// writeFrame writes p's frame to out: its frame as made by PrepareWebSocket,
+// or one that ws makes now.
+func writeFrame(ws *websocket.Conn, out *wsOut, p Packet) error {
+	if p.frame != nil {
+		// Whole x/net frames reach out one at a time, in one Write each
+		// (x/net flushes after each, and a frame written outside the
+		// writer, a pong or a close, fits its buffer): this one cannot
+		// land inside another.
+		_, err := out.Write(p.frame)
+		return err
+	}
 	if p.Binary {
 		ws.PayloadType = websocket.BinaryFrame
 	} else {
@@ -351,7 +361,7 @@ func (s *Session) writeNow() {
 	err := writePing(ws, ping)
 	for _, p := range batch {
 		if err == nil {
-			err = writeFrame(ws, p)
+			err = writeFrame(ws, out, p)
 		}
 	}
 	done, terr := out.tryEnd() // never out.end here: it waits for the client

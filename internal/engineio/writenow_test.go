@@ -57,8 +57,14 @@ func nextSession(t *testing.T, ch chan *Session) *Session {
 	}
 }
 
-// sendVariant sends p with Send, SendNow or SendBatch (and Flush), by k % 3.
+// sendVariant sends p with Send, SendNow or SendBatch (and Flush), by k % 3,
+// with its frame prepared by PrepareWebSocket or not, by k / 3 % 2.
 func sendVariant(sess *Session, k int, p Packet) error {
+	if k/3%2 == 1 {
+		ps := []Packet{p}
+		PrepareWebSocket(ps)
+		p = ps[0]
+	}
 	switch k % 3 {
 	case 0:
 		return sess.Send(p)
