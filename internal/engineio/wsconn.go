@@ -28,8 +28,9 @@ import (
 //     (wsin.go), which holds a read buffer only while bytes are waiting.
 //
 // x/net still allocates per frame (a frame reader or writer and its
-// header), which only another WebSocket implementation would avoid: see
-// bench/xnetws.
+// header), which only another WebSocket implementation would avoid (see
+// bench/xnetws), except for a broadcast's frames, which x/net encodes once
+// for all recipients (see PrepareWebSocket).
 const (
 	wsReadBuf  = 1024     // without a wsIn: a typical client packet in one read(2); larger ones bypass it
 	wsWriteBuf = 256      // a small frame (a pong, the open packet) in one write(2) outside a batch
