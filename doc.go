@@ -51,8 +51,9 @@
 // until they catch up.
 //
 // Every emit queues bytes and returns at once. A broadcast encodes its
-// packet once and queues the same bytes for every recipient, without
-// holding any lock while doing so; a client whose queue exceeds
+// packet, and its WebSocket frames, once and queues the same bytes for
+// every recipient, without holding any lock while doing so; a client
+// whose queue exceeds
 // Config.MaxBufferedBytes is disconnected rather than slowing anyone down.
 // Only one goroutine writes to a connection at a time: usually its writer,
 // which runs while there is something to send and batches what queued
