@@ -39,7 +39,7 @@ func newRawReader(conn net.Conn) *rawReader {
 func (r *rawReader) do(fd uintptr) bool {
 	b := wsReadPool.Get().(*[]byte)
 	for {
-		n, err := syscall.Read(int(fd), *b)
+		n, err := readFD(int(fd), *b)
 		switch {
 		case err == syscall.EINTR:
 			continue

@@ -37,7 +37,7 @@ func newRawWriter(conn net.Conn) *rawWriter {
 
 func (w *rawWriter) do(fd uintptr) bool {
 	for {
-		n, err := syscall.Write(int(fd), w.p)
+		n, err := writeFD(int(fd), w.p)
 		if err == syscall.EINTR {
 			continue
 		}

@@ -1,0 +1,5 @@
+//go:build race
+
+package engineio
+
+const raceEnabled = true
