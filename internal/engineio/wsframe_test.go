@@ -61,4 +61,10 @@ func TestPreparedFramesOnTheWire(t *testing.T) {
 	require.True(t, f.binary)
 	require.Equal(t, []byte{1, 2, 3}, f.data)
 	require.Equal(t, "4after", c.readText(5*time.Second))
+
+	// On polling, the same packets go out as payload records.
+	pc := ts.handshake()
+	psess := nextSession(t, opened)
+	require.NoError(t, psess.Send(ps...))
+	require.Equal(t, []string{"4first", "bAQID"}, pc.collect(2, 5*time.Second))
 }
