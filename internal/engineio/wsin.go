@@ -51,18 +51,10 @@ func (in *wsIn) Read(p []byte) (int, error) {
 		if in.err != nil {
 			return 0, in.err
 		}
-		if len(p) >= wsReadChunk {
-			return in.conn.Read(p)
-		}
-		// Inside a frame (x/net reads on): read as wait would, but
-		// waiting in conn.Read, which honours its deadlines just as well.
-		b := wsReadPool.Get().(*[]byte)
-		n, err := in.conn.Read(*b)
-		if n == 0 {
-			wsReadPool.Put(b)
-			return 0, err
-		}
-		in.buf, in.pending, in.err = b, (*b)[:n], err
+		// Inside a frame whose bytes are still coming: read straight
+		// into p, so that a client trickling a frame in holds no pooled
+		// buffer either.
+		return in.conn.Read(p)
 	}
 	n := copy(p, in.pending)
 	in.pending = in.pending[n:]
