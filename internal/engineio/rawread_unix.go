@@ -20,15 +20,11 @@ type rawReader struct {
 	err error
 }
 
-// newRawReader returns a rawReader for conn, or nil if conn is not a
-// socket.
+// newRawReader returns a rawReader for conn, or nil if conn is not a bare
+// socket (see rawConn).
 func newRawReader(conn net.Conn) *rawReader {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConn(conn)
+	if rc == nil {
 		return nil
 	}
 	r := &rawReader{rc: rc}

@@ -20,18 +20,36 @@ type rawWriter struct {
 	err error
 }
 
+// rawConn returns the syscall.RawConn of conn if conn is a bare TCP or
+// Unix socket, and nil otherwise. A wrapper (a listener's metrics, rate
+// limits, PROXY header) may do something in its Read and Write that a raw
+// read or write would skip, even one that embeds the socket and so has
+// its SyscallConn method.
+func rawConn(conn net.Conn) syscall.RawConn {
+	var sc syscall.Conn
+	switch c := conn.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
 // rawWritable reports whether conn is a socket rawWriter can write to.
 func rawWritable(conn net.Conn) bool {
-	_, ok := conn.(syscall.Conn)
-	return ok
+	return rawConn(conn) != nil
 }
 
 func newRawWriter(conn net.Conn) *rawWriter {
-	w := &rawWriter{}
+	w := &rawWriter{rc: rawConn(conn)}
 	w.fn = w.do
-	if sc, ok := conn.(syscall.Conn); ok {
-		w.rc, _ = sc.SyscallConn()
-	}
 	return w
 }
 
