@@ -57,10 +57,12 @@
 // Config.MaxBufferedBytes is disconnected rather than slowing anyone down.
 // Only one goroutine writes to a connection at a time: usually its writer,
 // which runs while there is something to send and batches what queued
-// meanwhile. On an idle WebSocket, an ack is written by the goroutine that
-// sends it, and a broadcast's recipients by one goroutine for the whole
-// broadcast, with writes that take what the socket accepts at once and
-// leave the rest to the writer: those never wait for a client either.
+// meanwhile. On an idle WebSocket over a plain TCP or Unix socket, an ack
+// is written by the goroutine that sends it, and a broadcast's recipients
+// by one goroutine for the whole broadcast, with writes that take what the
+// socket accepts at once and leave the rest to the writer: those never
+// wait for a client either. Over TLS, or a connection a listener wraps,
+// the writer writes everything.
 // All exported methods are safe for concurrent use.
 //
 // A panic in a handler is recovered, reported to Config.OnError and
