@@ -69,6 +69,9 @@ func TestAbortInsideOnMessage(t *testing.T) {
 	ws.mustSend("4bad")
 	ws.send("4after")
 	assert.Equal(t, closeNormal, ws.waitClosed(time.Second))
+	// The close frame may reach the client before OnClose runs: OnClose
+	// waits for OnMessage to return.
+	assert.Equal(t, ReasonParseError, rec.waitClosed(t, op.SID, time.Second))
 	assert.Equal(t, []string{"open", "msg:ok", "msg:bad", "close:" + ReasonParseError}, rec.events(op.SID))
 }
 
