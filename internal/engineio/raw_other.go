@@ -4,6 +4,9 @@ package engineio
 
 import "net"
 
+// Raw reads and writes (rawread_unix.go, rawwrite_unix.go) are for unix
+// sockets only.
+
 // rawWriter is not available on this platform: every write of a WebSocket
 // goes through the session's writer goroutine.
 type rawWriter struct{}
