@@ -40,7 +40,12 @@
 //
 // Each connection has one reader goroutine (the HTTP request of a WebSocket,
 // or the POST requests of long-polling) and at most one writer. The reader
-// decodes packets and never runs user code. Handlers of one socket
+// decodes packets and never runs user code. On Linux, a WebSocket over a
+// plain TCP or Unix socket that has nothing to read holds no goroutine at
+// all: its reader ends, and the socket waits in an epoll set of the
+// package's, which starts a reader again when the client sends something or
+// the session closes. A connection that keeps sending keeps its reader,
+// until it has been quiet for a few seconds. Handlers of one socket
 // (middlewares, OnConnect, event handlers, OnDisconnect) run one at a time,
 // in the order the client sent the events, on a goroutine of that socket's
 // own that exists only while there is work. A handler may therefore block —

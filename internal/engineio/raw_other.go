@@ -23,4 +23,4 @@ type rawReader struct{}
 
 func newRawReader(net.Conn) *rawReader { return nil }
 
-func (*rawReader) read() (*[]byte, int, error) { panic("unreachable") }
+func (*rawReader) read(bool) (*[]byte, int, bool, error) { panic("unreachable") }

@@ -18,6 +18,9 @@ type rawReader struct {
 	buf *[]byte
 	n   int
 	err error
+	// noWait: do reports a socket with nothing to read (empty) rather
+	// than wait for bytes.
+	noWait, empty bool
 }
 
 // newRawReader returns a rawReader for conn, or nil if conn is not a bare
@@ -41,6 +44,10 @@ func (r *rawReader) do(fd uintptr) bool {
 			continue
 		case err == syscall.EAGAIN:
 			wsReadPool.Put(b)
+			if r.noWait {
+				r.empty = true
+				return true
+			}
 			return false // the poller wakes this when there is something
 		case err != nil:
 			r.err = err
@@ -56,16 +63,18 @@ func (r *rawReader) do(fd uintptr) bool {
 }
 
 // read waits for bytes and returns them in a buffer from wsReadPool, or
-// the error that ended the wait.
-func (r *rawReader) read() (*[]byte, int, error) {
-	err := r.rc.Read(r.fn)
-	b, n := r.buf, r.n
+// the error that ended the wait. With noWait, it reports empty instead of
+// waiting when the socket has nothing to read.
+func (r *rawReader) read(noWait bool) (b *[]byte, n int, empty bool, err error) {
+	r.noWait = noWait
+	err = r.rc.Read(r.fn)
+	b, n, empty = r.buf, r.n, r.empty
 	if err == nil {
 		err = r.err
 	}
-	r.buf, r.n, r.err = nil, 0, nil
+	r.buf, r.n, r.err, r.empty = nil, 0, nil, false
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
-	return b, n, nil
+	return b, n, empty, nil
 }

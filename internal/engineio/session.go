@@ -79,6 +79,11 @@ type Session struct {
 	writing    bool          // it runs
 	wsDone     chan struct{} // closed when it has written the close frame
 	wsDeadline time.Time     // ws's write deadline
+
+	// a WebSocket reader that parked (see park): none runs
+	parked  bool
+	parkTok uint64 // the idle poller's token
+	parkIn  *wsIn
 }
 
 // handshakeRequest is what is kept of a handshake request once it is
@@ -395,6 +400,9 @@ func (s *Session) finishClose(c closing, async bool) {
 			conn.SetReadDeadline(now)
 			conn.SetWriteDeadline(now.Add(time.Second))
 		}
+	}
+	if c.ws != nil {
+		s.unpark(0) // a parked reader has no deadline to see
 	}
 	if c.tomb {
 		s.srv.tomb(s.id) // before remove: a GET must find one or the other

@@ -181,9 +181,80 @@ func (s *Session) startWriterLocked() {
 }
 
 // runWebSocket reads ws until the session closes, then waits for the
-// writer's close frame.
+// writer's close frame; or until the reader parks (then the reader that
+// resumes does the rest).
 func (s *Session) runWebSocket(ws *websocket.Conn, in *wsIn) {
-	s.readLoop(ws, in)
+	if in != nil {
+		in.done = s.done
+	}
+	if s.readLoop(ws, in) {
+		return
+	}
+	s.endWebSocket()
+}
+
+// park ends the reader's goroutine while its WebSocket has nothing to read
+// (see idlePoller): a new one starts when the socket has something, or when
+// the session closes. It reports false if the session has closed, or if
+// the socket cannot park (then in.canPark is off, and the reader waits).
+func (s *Session) park(in *wsIn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateClosed {
+		return false
+	}
+	in.parkedAt = time.Now()
+	tok, ok := idler.add(s, in)
+	if !ok {
+		in.canPark, in.busy = false, false
+		return false
+	}
+	// The next reader may start as soon as s.mu is released: from then on
+	// this one touches nothing but x/net's defers, which read parked.
+	if !in.xconn.parked {
+		in.xconn.parked = true
+	}
+	s.parked, s.parkTok, s.parkIn = true, tok, in
+	return true
+}
+
+// unpark starts a reader for a parked session: the one that parked with
+// tok, or any (tok 0, when the session closes).
+func (s *Session) unpark(tok uint64) {
+	s.mu.Lock()
+	if !s.parked || (tok != 0 && tok != s.parkTok) {
+		s.mu.Unlock()
+		return
+	}
+	in, t := s.parkIn, s.parkTok
+	s.parked, s.parkTok, s.parkIn = false, 0, nil
+	s.mu.Unlock()
+	if tok == 0 {
+		idler.forget(t)
+	}
+	go s.resumeRead(in)
+}
+
+// resumeRead is the reader of a session that parked. The connection is no
+// longer x/net's to close (see parkConn): the reader that ends the session
+// closes it.
+func (s *Session) resumeRead(in *wsIn) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.srv.log.Error("engineio: panic serving a WebSocket", "remote", s.req.RemoteAddr, "panic", v)
+			in.conn.Close()
+		}
+	}()
+	in.resumed()
+	if s.readLoop(s.ws, in) {
+		return
+	}
+	s.endWebSocket()
+	in.conn.Close()
+}
+
+// endWebSocket waits for the writer's close frame, once the reader is done.
+func (s *Session) endWebSocket() {
 	<-s.wsDone
 	s.mu.Lock()
 	tooLarge, out := s.closeCode == closeTooLarge, s.wsOut
@@ -196,10 +267,22 @@ func (s *Session) runWebSocket(ws *websocket.Conn, in *wsIn) {
 	}
 }
 
-// readLoop reads ws (through in, if not nil) until the session closes.
-func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) {
+// readLoop reads ws (through in, if not nil) until the session closes, or
+// until it parks: it reports whether it did.
+func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) (parked bool) {
 	for {
-		in.wait() // between messages, without a read buffer
+		// Between messages, without a read buffer.
+		if in.wait() {
+			if s.park(in) {
+				return true
+			}
+			if in.canPark {
+				// Closed: the last reader ends the session.
+				s.closeNow(ReasonTransportClose, false)
+				return false
+			}
+			continue // cannot park: wait
+		}
 		f, err := readMessage(ws, s.srv.cfg.MaxPayload)
 		if err != nil {
 			if errors.Is(err, websocket.ErrFrameTooLarge) {
@@ -207,10 +290,10 @@ func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) {
 				s.closeCode = closeTooLarge
 				s.mu.Unlock()
 				s.closeNow(ReasonTransportError, false)
-				return
+				return false
 			}
 			s.closeNow(ReasonTransportClose, false)
-			return
+			return false
 		}
 		p := decodedPacket{typ: TypeMessage, data: f.data, binary: true}
 		if !f.binary {
@@ -218,7 +301,7 @@ func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) {
 			if p, err = decodeText(f.data); err != nil {
 				s.srv.log.Debug("engineio: bad packet", "sid", s.id, "err", err)
 				s.closeNow(ReasonParseError, false)
-				return
+				return false
 			}
 		}
 		if err := s.onPacket(p); err != nil {
@@ -226,7 +309,7 @@ func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) {
 				s.srv.log.Debug("engineio: bad packet", "sid", s.id, "err", err)
 				s.closeNow(ReasonParseError, false)
 			}
-			return
+			return false
 		}
 	}
 }

@@ -25,7 +25,9 @@ import (
 //     deep stack per idle connection. Here the connection is hijacked
 //     first and handed to x/net with small buffers, on a goroutine of its
 //     own, and the net/http one returns. x/net reads through a wsIn
-//     (wsin.go), which holds a read buffer only while bytes are waiting.
+//     (wsin.go), which holds a read buffer only while bytes are waiting;
+//     on Linux, that goroutine ends while the socket has nothing to read
+//     (see park_linux.go).
 //
 // x/net still allocates per frame (a frame reader or writer and its
 // header), which only another WebSocket implementation would avoid (see
@@ -210,7 +212,11 @@ func hijack(w http.ResponseWriter) (resp *wsResponse, out *wsOut, in *wsIn, err 
 		br, in = newWSIn(conn)
 	}
 	out = newWSOut(conn)
-	return &wsResponse{conn: conn, rw: bufio.NewReadWriter(br, bufio.NewWriterSize(out, wsWriteBuf))}, out, in, nil
+	xconn := conn
+	if in != nil {
+		xconn = &in.xconn // see parkConn
+	}
+	return &wsResponse{conn: xconn, rw: bufio.NewReadWriter(br, bufio.NewWriterSize(out, wsWriteBuf))}, out, in, nil
 }
 
 // serveHijacked runs x/net's server for a hijacked connection on its own

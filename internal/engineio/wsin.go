@@ -2,8 +2,11 @@ package engineio
 
 import (
 	"bufio"
+	"errors"
 	"net"
+	"os"
 	"sync"
+	"time"
 )
 
 // wsIn is the byte source under the bufio.Reader x/net reads frames from,
@@ -15,7 +18,16 @@ import (
 // x/net has taken every byte. x/net's own bufio.Reader over a wsIn is
 // tiny: it only copies.
 //
-// Only the reading goroutine uses a wsIn.
+// Where the platform allows (see park_linux.go), an idle WebSocket holds
+// no goroutine either: wait reports a socket with nothing to read instead
+// of waiting, and the reader parks the session. A reader woken again soon
+// after parking, twice in a row, is busy: it waits in the runtime's poller,
+// as parking each time would cost system calls for nothing, until a read
+// deadline finds that no bytes came in the last parkIdle (the deadline
+// moves on each parkIdle while some do); then it parks again.
+//
+// Only the reading goroutine uses a wsIn (a parked session's reader is
+// the next one).
 type wsIn struct {
 	conn    net.Conn
 	br      *bufio.Reader // x/net's reader, over this
@@ -23,12 +35,46 @@ type wsIn struct {
 	buf     *[]byte // from wsReadPool while pending is not empty
 	pending []byte  // read from the socket, not yet taken
 	err     error   // met by wait: returned once pending is taken
+
+	// parking
+	xconn      parkConn        // the connection x/net has
+	canPark    bool            // wait may report idle
+	done       <-chan struct{} // closed when the session closes
+	busy       bool            // wait waits, until idleBy
+	idleAfter  time.Duration   // parkIdle, but in tests
+	idleBy     time.Time       // the read deadline while busy, or zero
+	reads      int             // reads with bytes since idleBy was set
+	parkedAt   time.Time       // when the session last parked
+	quick      int             // parks in a row that ended within parkQuick
+	registered bool            // the socket is in the idle poller's set
 }
 
 const (
 	wsReadChunk = 4096 // bytes wait reads at once
 	wsInBuf     = 64   // x/net's bufio.Reader over a wsIn: a frame header, at least
+
+	parkQuick = time.Second // a park that ends sooner than this counts towards busy
 )
+
+// parkIdle: a busy reader parks after between one and two of these without
+// bytes. Tests shorten it, before starting any server.
+var parkIdle = 2 * time.Second
+
+// parkConn is the connection x/net gets for a WebSocket that may park. x/net
+// closes its connection when its handler returns, which is when a parking
+// reader's goroutine ends: once parked, the connection is closed by the
+// reader that ends the session instead.
+type parkConn struct {
+	net.Conn
+	parked bool // set by the reader, before it parks for the first time
+}
+
+func (c *parkConn) Close() error {
+	if c.parked {
+		return nil
+	}
+	return c.Conn.Close()
+}
 
 var wsReadPool = sync.Pool{New: func() any { b := make([]byte, wsReadChunk); return &b }}
 
@@ -41,9 +87,39 @@ func newWSIn(conn net.Conn) (*bufio.Reader, *wsIn) {
 	if raw == nil {
 		return bufio.NewReaderSize(conn, wsReadBuf), nil
 	}
-	in := &wsIn{conn: conn, raw: raw}
+	in := &wsIn{conn: conn, raw: raw, canPark: parkAvailable && parkEnabled, idleAfter: parkIdle}
+	in.xconn.Conn = conn
 	in.br = bufio.NewReaderSize(in, wsInBuf)
 	return in.br, in
+}
+
+// parkEnabled turns parking off, for tests of the reader without it. Tests
+// set it before starting any server, never while one runs.
+var parkEnabled = true
+
+// closed reports whether the session has closed. A reader that changes the
+// read deadline asks afterwards: the session's close sets one to wake it.
+func (in *wsIn) closed() bool {
+	select {
+	case <-in.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// resumed counts a park that has just ended, and makes the reader busy
+// after two short ones in a row.
+func (in *wsIn) resumed() {
+	if time.Since(in.parkedAt) >= parkQuick {
+		in.quick = 0
+		return
+	}
+	in.quick++
+	if in.quick >= 2 {
+		in.quick = 0
+		in.busy = true
+	}
 }
 
 func (in *wsIn) Read(p []byte) (int, error) {
@@ -53,7 +129,14 @@ func (in *wsIn) Read(p []byte) (int, error) {
 		}
 		// Inside a frame whose bytes are still coming: read straight
 		// into p, so that a client trickling a frame in holds no pooled
-		// buffer either.
+		// buffer either. A deadline for parking must not cut it short.
+		if !in.idleBy.IsZero() {
+			in.idleBy = time.Time{}
+			in.conn.SetReadDeadline(time.Time{})
+			if in.closed() {
+				return 0, os.ErrDeadlineExceeded
+			}
+		}
 		return in.conn.Read(p)
 	}
 	n := copy(p, in.pending)
@@ -66,16 +149,44 @@ func (in *wsIn) Read(p []byte) (int, error) {
 }
 
 // wait returns once there is something to read: bytes, or an error (the
-// connection's end, a deadline) that the next read returns. It does nothing
-// on a nil wsIn.
-func (in *wsIn) wait() {
+// connection's end, a deadline) that the next read returns. It reports
+// idle instead when the reader should park: the socket has nothing to
+// read and the reader is not busy, or has been busy without bytes for a
+// whole idleAfter. It does nothing on a nil wsIn.
+func (in *wsIn) wait() (idle bool) {
 	if in == nil || len(in.pending) > 0 || in.err != nil || in.br.Buffered() > 0 {
-		return
+		return false
 	}
-	b, n, err := in.raw.read()
-	if err != nil {
-		in.err = err
-		return
+	for {
+		if in.canPark && in.busy && in.idleBy.IsZero() {
+			// A read deadline to leave by, moved on only when it
+			// passes: nothing to do per message but count.
+			in.idleBy, in.reads = time.Now().Add(in.idleAfter), 0
+			in.conn.SetReadDeadline(in.idleBy)
+			if in.closed() {
+				in.err = os.ErrDeadlineExceeded
+				return false
+			}
+		}
+		b, n, empty, err := in.raw.read(in.canPark && !in.busy)
+		switch {
+		case empty:
+			return true
+		case err == nil:
+			in.buf, in.pending = b, (*b)[:n]
+			in.reads++
+			return false
+		case in.busy && !in.idleBy.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(in.idleBy):
+			if in.reads > 0 {
+				in.idleBy = time.Time{} // still busy: a new deadline
+				continue
+			}
+			in.busy, in.idleBy = false, time.Time{}
+			in.conn.SetReadDeadline(time.Time{}) // the park checks for a close
+			return true
+		default:
+			in.err = err
+			return false
+		}
 	}
-	in.buf, in.pending = b, (*b)[:n]
 }

@@ -5,6 +5,7 @@ package engineio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -38,9 +39,16 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 // arrive in and the sizes they are read in, and the pooled buffer is given
 // back whenever everything read is taken.
 func TestWSInStream(t *testing.T) {
+	for _, park := range []bool{false, true} {
+		t.Run(fmt.Sprintf("park=%v", park), func(t *testing.T) { testWSInStream(t, park) })
+	}
+}
+
+func testWSInStream(t *testing.T, park bool) {
 	server, client := tcpPair(t)
 	br, in := newWSIn(server)
 	require.NotNil(t, in, "a TCP socket is read through a wsIn")
+	in.canPark = park // wait may then report idle: the reads that follow wait
 	require.Equal(t, wsInBuf, br.Size())
 
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -98,6 +106,7 @@ func TestWSInStream(t *testing.T) {
 func TestWSInWaitBlocksUntilBytes(t *testing.T) {
 	server, client := tcpPair(t)
 	br, in := newWSIn(server)
+	in.canPark = false
 
 	done := make(chan struct{})
 	go func() { in.wait(); close(done) }()
@@ -135,6 +144,7 @@ func TestWSInWaitBlocksUntilBytes(t *testing.T) {
 func TestWSInWaitErrors(t *testing.T) {
 	server, client := tcpPair(t)
 	br, in := newWSIn(server)
+	in.canPark = false
 
 	server.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 	in.wait()
@@ -143,6 +153,7 @@ func TestWSInWaitErrors(t *testing.T) {
 
 	server2, client2 := tcpPair(t)
 	br2, in2 := newWSIn(server2)
+	in2.canPark = false
 	client2.Write([]byte("xy"))
 	client2.Close()
 	got, err := io.ReadAll(readerFunc(func(p []byte) (int, error) { in2.wait(); return br2.Read(p) }))
@@ -172,4 +183,92 @@ func TestWSInNotASocket(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ok", string(p))
 	require.False(t, errors.Is(err, io.EOF))
+}
+
+// A wsIn that may park reports an empty socket at once, unless it is busy:
+// then it waits, under a read deadline it moves on when it passes if bytes
+// came meanwhile, and reports idle once one passes without bytes. A read inside a frame
+// clears the deadline, so that a slow frame is not cut short.
+func TestWSInWaitIdle(t *testing.T) {
+	server, client := tcpPair(t)
+	br, in := newWSIn(server)
+	in.canPark, in.idleAfter = true, 200*time.Millisecond
+	done := make(chan struct{})
+	in.done = done
+
+	require.True(t, in.wait(), "an empty socket, not busy: idle at once")
+	require.Nil(t, in.buf)
+	client.Write([]byte("ab"))
+	require.Eventually(t, func() bool { return !in.wait() }, 5*time.Second, time.Millisecond)
+	require.Equal(t, "ab", string(in.pending))
+	p := make([]byte, 2)
+	_, err := io.ReadFull(br, p)
+	require.NoError(t, err)
+
+	// Busy: wait waits for bytes.
+	in.busy = true
+	got := make(chan bool, 1)
+	go func() { got <- in.wait() }()
+	time.Sleep(20 * time.Millisecond)
+	client.Write([]byte("c"))
+	require.False(t, <-got, "busy: bytes, not idle")
+	require.False(t, in.idleBy.IsZero(), "busy: a deadline to leave by")
+	first := in.idleBy
+	b, err := br.ReadByte()
+	require.NoError(t, err)
+	require.Equal(t, byte('c'), b)
+
+	// When it passes, bytes came since it was set: a new one. Idle once
+	// that one passes too.
+	require.True(t, in.wait(), "busy and quiet: idle")
+	require.False(t, time.Now().Before(first.Add(in.idleAfter)), "idle before a whole quiet idleAfter")
+	require.False(t, in.busy)
+	require.True(t, in.idleBy.IsZero())
+	require.NoError(t, in.err, "an idle reader's deadline is not an error")
+
+	// The deadline is gone: a plain read waits for bytes, however late.
+	go func() { time.Sleep(300 * time.Millisecond); client.Write([]byte("d")) }()
+	in.canPark = false
+	require.False(t, in.wait())
+	b, err = br.ReadByte()
+	require.NoError(t, err)
+	require.Equal(t, byte('d'), b)
+
+	// Inside a frame, a read clears the deadline of a busy reader.
+	in.canPark, in.busy = true, true
+	client.Write([]byte("e"))
+	require.False(t, in.wait())
+	require.False(t, in.idleBy.IsZero())
+	_, err = br.ReadByte()
+	require.NoError(t, err)
+	go func() { time.Sleep(300 * time.Millisecond); client.Write([]byte("f")) }()
+	b, err = br.ReadByte() // no wait first: as x/net inside a frame
+	require.NoError(t, err, "a slow frame is not cut by the deadline")
+	require.Equal(t, byte('f'), b)
+	require.True(t, in.idleBy.IsZero())
+
+	// Once the session is closed, a busy reader that moves its deadline
+	// stops: the close's own deadline may have been overwritten.
+	close(done)
+	require.False(t, in.wait())
+	require.ErrorIs(t, in.err, os.ErrDeadlineExceeded)
+}
+
+// Two parks in a row that end quickly make the reader busy.
+func TestWSInResumed(t *testing.T) {
+	in := &wsIn{}
+	in.parkedAt = time.Now()
+	in.resumed()
+	require.False(t, in.busy)
+	require.Equal(t, 1, in.quick)
+	in.parkedAt = time.Now().Add(-2 * parkQuick)
+	in.resumed()
+	require.False(t, in.busy, "a long park starts the count again")
+	require.Equal(t, 0, in.quick)
+	in.parkedAt = time.Now()
+	in.resumed()
+	in.parkedAt = time.Now()
+	in.resumed()
+	require.True(t, in.busy)
+	require.Equal(t, 0, in.quick)
 }

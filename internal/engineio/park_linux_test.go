@@ -1,0 +1,175 @@
+package engineio
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// isParked reports whether sess's reader has parked.
+func isParked(sess *Session) bool {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.parked
+}
+
+// readers counts the goroutines reading a WebSocket.
+func readers() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return bytes.Count(buf[:n], []byte("engineio.(*Session).readLoop("))
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// Idle WebSockets hold no reader goroutine. Each wakes for what its client
+// sends, and parks again; a server's close and a client's close reach a
+// parked session too.
+func TestParkedWebSocket(t *testing.T) {
+	// Not parallel: it counts goroutines, and sets parkIdle (the
+	// rounds below make the readers busy for a while).
+	defer func(d time.Duration) { parkIdle = d }(parkIdle)
+	parkIdle = 100 * time.Millisecond
+	s := newTestServer(t, quietConfig(), nil)
+	s.rec.echo = true
+	const n = 20
+	clients := make([]*wsClient, n)
+	sessions := make([]*Session, n)
+	for i := range clients {
+		c, op := s.openWS()
+		clients[i], sessions[i] = c, s.srv.Session(op.SID)
+		require.NotNil(t, sessions[i])
+	}
+	allParked := func() bool {
+		for _, sess := range sessions {
+			if !isParked(sess) {
+				return false
+			}
+		}
+		return true
+	}
+	require.Eventually(t, allParked, 5*time.Second, time.Millisecond, "idle sessions park")
+	assert.Equal(t, 0, readers(), "no goroutine reads an idle WebSocket")
+
+	for round := range 3 {
+		for i, c := range clients {
+			c.mustSend(fmt.Sprintf("4r%d-%d", round, i))
+		}
+		for i, c := range clients {
+			assert.Equal(t, fmt.Sprintf("4r%d-%d", round, i), c.readText(2*time.Second))
+		}
+		require.Eventually(t, allParked, 5*time.Second, time.Millisecond, "and park again")
+	}
+	for i, sess := range sessions {
+		assert.Equal(t, []string{"r0-" + fmt.Sprint(i), "r1-" + fmt.Sprint(i), "r2-" + fmt.Sprint(i)}, s.rec.messages(sess.ID()))
+	}
+
+	// Closed by the server, gracefully or not, and by the client, with a
+	// close frame or without.
+	sessions[0].Close("bye")
+	assert.Equal(t, closeNormal, clients[0].waitClosed(2*time.Second))
+	assert.Equal(t, "bye", s.rec.waitClosed(t, sessions[0].ID(), 2*time.Second))
+
+	sessions[1].Abort("gone")
+	assert.Equal(t, closeNormal, clients[1].waitClosed(2*time.Second))
+	assert.Equal(t, "gone", s.rec.waitClosed(t, sessions[1].ID(), 2*time.Second))
+
+	clients[2].close()
+	assert.Equal(t, ReasonTransportClose, s.rec.waitClosed(t, sessions[2].ID(), 2*time.Second))
+
+	clients[3].rc.Conn.Close()
+	assert.Equal(t, ReasonTransportClose, s.rec.waitClosed(t, sessions[3].ID(), 2*time.Second))
+
+	// The connection of a session closed while parked is closed, even if
+	// its client sends nothing more (not even its own close frame): the
+	// client reads the server's close frame, then the end of the stream.
+	sessions[4].Abort("silent")
+	clients[4].rc.Conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	rest, err := io.ReadAll(clients[4].rc.Conn)
+	require.NoError(t, err, "the server closes the connection")
+	require.NotEmpty(t, rest)
+	assert.Equal(t, byte(0x88), rest[len(rest)-4], "a close frame (1000) last: % x", rest)
+	assert.Equal(t, "silent", s.rec.waitClosed(t, sessions[4].ID(), 2*time.Second))
+	assert.Equal(t, n-5, s.srv.Count())
+}
+
+// A reader woken soon after parking, twice in a row, stays (busy) while
+// bytes keep coming, and parks once they stop.
+func TestParkBusyReader(t *testing.T) {
+	defer func(d time.Duration) { parkIdle = d }(parkIdle)
+	parkIdle = 100 * time.Millisecond
+
+	s := newTestServer(t, quietConfig(), nil)
+	s.rec.echo = true
+	c, op := s.openWS()
+	sess := s.srv.Session(op.SID)
+	require.Eventually(t, func() bool { return isParked(sess) }, 5*time.Second, time.Millisecond)
+
+	stayed := 0
+	for i := range 40 {
+		c.mustSend(fmt.Sprint("4m", i))
+		require.Equal(t, fmt.Sprint("4m", i), c.readText(2*time.Second))
+		time.Sleep(10 * time.Millisecond)
+		if !isParked(sess) {
+			stayed++
+		}
+	}
+	assert.Greater(t, stayed, 30, "a busy reader does not park between messages")
+	require.Eventually(t, func() bool { return isParked(sess) }, 5*time.Second, time.Millisecond, "quiet: parked")
+	c.mustSend("4last")
+	assert.Equal(t, "4last", c.readText(2*time.Second))
+}
+
+// Sessions park, wake and close all at once, from every side, many times:
+// every message is delivered once, every session ends, nothing races.
+func TestParkStorm(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	s.rec.echo = true
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 15 {
+				c, op := s.openWS()
+				sess := s.srv.Session(op.SID)
+				for j := range i % 4 {
+					if j%2 == 1 {
+						time.Sleep(time.Duration(j) * time.Millisecond) // let it park
+					}
+					msg := fmt.Sprintf("4g%d-%d-%d", g, i, j)
+					if c.send(msg) != nil {
+						return
+					}
+					if f, err := c.next(5 * time.Second); err != nil || string(f.data) != msg {
+						t.Errorf("echo of %s: %q, %v", msg, f.data, err)
+						return
+					}
+				}
+				switch i % 3 {
+				case 0:
+					sess.Abort("abort")
+				case 1:
+					c.close()
+				case 2:
+					go sess.Close("close")
+					c.rc.Conn.Close()
+				}
+				s.rec.waitClosed(t, op.SID, 5*time.Second)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool { return s.srv.Count() == 0 }, 5*time.Second, time.Millisecond)
+}
