@@ -173,3 +173,33 @@ func TestParkStorm(t *testing.T) {
 	wg.Wait()
 	require.Eventually(t, func() bool { return s.srv.Count() == 0 }, 5*time.Second, time.Millisecond)
 }
+
+// BenchmarkWebSocketRoundTrip is one message and its echo, one at a time,
+// with a reader that waits in the poller (nopark), one that parks after
+// every message (park), and the default, which is busy after two quick
+// parks.
+func BenchmarkWebSocketRoundTrip(b *testing.B) {
+	for _, mode := range []string{"default", "park", "nopark"} {
+		b.Run(mode, func(b *testing.B) {
+			defer func(q time.Duration, e bool) { parkQuick, parkEnabled = q, e }(parkQuick, parkEnabled)
+			switch mode {
+			case "park":
+				parkQuick = 0
+			case "nopark":
+				parkEnabled = false
+			}
+			s := newTestServer(b, quietConfig(), nil)
+			s.rec.echo = true
+			c, _ := s.openWS()
+			b.ResetTimer()
+			for range b.N {
+				if err := c.send("4ping"); err != nil {
+					b.Fatal(err)
+				}
+				if f, err := c.next(5 * time.Second); err != nil || string(f.data) != "4ping" {
+					b.Fatalf("%q, %v", f.data, err)
+				}
+			}
+		})
+	}
+}

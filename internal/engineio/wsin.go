@@ -52,13 +52,13 @@ type wsIn struct {
 const (
 	wsReadChunk = 4096 // bytes wait reads at once
 	wsInBuf     = 64   // x/net's bufio.Reader over a wsIn: a frame header, at least
-
-	parkQuick = time.Second // a park that ends sooner than this counts towards busy
 )
 
-// parkIdle: a busy reader parks after between one and two of these without
-// bytes. Tests shorten it, before starting any server.
-var parkIdle = 2 * time.Second
+// Tests change these, before starting any server.
+var (
+	parkIdle  = 2 * time.Second // a busy reader parks after between one and two of these without bytes
+	parkQuick = time.Second     // a park that ends sooner than this counts towards busy
+)
 
 // parkConn is the connection x/net gets for a WebSocket that may park. x/net
 // closes its connection when its handler returns, which is when a parking
