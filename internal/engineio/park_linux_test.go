@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,6 +129,40 @@ func TestParkBusyReader(t *testing.T) {
 	require.Eventually(t, func() bool { return isParked(sess) }, 5*time.Second, time.Millisecond, "quiet: parked")
 	c.mustSend("4last")
 	assert.Equal(t, "4last", c.readText(2*time.Second))
+}
+
+// A frame whose bytes come slowly, to a busy reader, is not cut short by
+// the deadline that would park the reader: it is read whole.
+func TestParkSlowFrameWhileBusy(t *testing.T) {
+	defer func(d time.Duration) { parkIdle = d }(parkIdle)
+	parkIdle = 50 * time.Millisecond
+
+	s := newTestServer(t, quietConfig(), nil)
+	s.rec.echo = true
+	c := dialRawWS(t, s)
+	op, open, ok := c.read()
+	require.True(t, ok)
+	require.Equal(t, byte(1), op)
+	sid := parseOpen(t, string(open)).SID
+	for _, m := range []string{"4a", "4b", "4c"} { // quick wake-ups: busy
+		c.frame(true, 1, []byte(m))
+		_, got, ok := c.read()
+		require.True(t, ok)
+		require.Equal(t, m, string(got))
+	}
+	big := "4" + strings.Repeat("x", 3*wsReadChunk)
+	f := maskedFrame(true, 1, []byte(big))
+	half := len(f) / 2
+	_, err := c.conn.Write(f[:half])
+	require.NoError(t, err)
+	time.Sleep(4 * parkIdle)
+	_, err = c.conn.Write(f[half:])
+	require.NoError(t, err)
+	_, got, ok := c.read()
+	require.True(t, ok, "the session was closed")
+	require.Equal(t, big, string(got))
+	require.Equal(t, []string{"a", "b", "c", big[1:]}, s.rec.messages(sid))
+	require.False(t, s.rec.isClosed(sid))
 }
 
 // Sessions park, wake and close all at once, from every side, many times:

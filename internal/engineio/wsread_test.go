@@ -42,6 +42,12 @@ func dialRawWS(t *testing.T, s *testServer) *rawWS {
 
 // frame writes one masked frame.
 func (c *rawWS) frame(fin bool, opcode byte, payload []byte) {
+	_, err := c.conn.Write(maskedFrame(fin, opcode, payload))
+	require.NoError(c.t, err)
+}
+
+// maskedFrame returns the bytes of a frame from a client.
+func maskedFrame(fin bool, opcode byte, payload []byte) []byte {
 	var h []byte
 	b0 := opcode
 	if fin {
@@ -63,8 +69,7 @@ func (c *rawWS) frame(fin bool, opcode byte, payload []byte) {
 	for i, x := range payload {
 		masked[i] = x ^ key[i%4]
 	}
-	_, err := c.conn.Write(append(h, masked...))
-	require.NoError(c.t, err)
+	return append(h, masked...)
 }
 
 // read returns the next data frame's opcode and payload (unfragmented, as
