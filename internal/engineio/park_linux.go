@@ -27,8 +27,9 @@ type idlePoller struct {
 	rc   syscall.RawConn
 	fn   func(fd uintptr) bool // p.poll, made once
 
-	events [128]syscall.EpollEvent // run's only
-	n      int
+	events  [128]syscall.EpollEvent // run's only
+	n       int
+	pollErr error // what epoll_wait failed with
 
 	mu      sync.Mutex
 	parked  map[uint64]*Session // by token, the epoll data of its socket
@@ -143,10 +144,13 @@ func (p *idlePoller) forget(tok uint64) {
 func (p *idlePoller) poll(fd uintptr) bool {
 	for {
 		n, err := syscall.EpollWait(int(fd), p.events[:], 0)
-		if err == syscall.EINTR {
+		switch {
+		case err == syscall.EINTR:
 			continue
-		}
-		if err != nil || n <= 0 {
+		case err != nil:
+			p.pollErr = err
+			return true
+		case n <= 0:
 			return false // wait for the set to become readable
 		}
 		p.n = n
@@ -158,8 +162,11 @@ func (p *idlePoller) poll(fd uintptr) bool {
 // once no socket is parked.
 func (p *idlePoller) run() {
 	for {
-		p.n = 0
+		p.n, p.pollErr = 0, nil
 		err := p.rc.Read(p.fn)
+		if err == nil {
+			err = p.pollErr
+		}
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			// The set cannot be waited on (it is never closed): wake
 			// everything, and let readers wait for themselves.
