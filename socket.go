@@ -595,7 +595,7 @@ func (q *serial) signalLocked() {
 }
 
 func (q *serial) run() {
-	growStack()
+	engineio.GrowStack() // handlers need more than a new goroutine has
 	for {
 		q.mu.Lock()
 		if len(q.jobs) == 0 {
@@ -619,23 +619,6 @@ func (q *serial) run() {
 		}
 	}
 }
-
-// growStack makes sure the calling goroutine has a stack of at least
-// about 4 KiB, at the cost of copying a few frames at most. A handler
-// goroutine starts with the runtime's estimate of what goroutines use,
-// which idle WebSockets, holding no goroutine, no longer raise: 2 KiB is
-// common, while the path of an event to its handler and of the ack back to
-// the socket needs more. Growing there copies a dozen frames, adjusting
-// each (1-2 µs, server CPU per echo ack +10%); growing here, two.
-//
-//go:noinline
-func growStack() {
-	var pad [2560]byte
-	keepStack(&pad)
-}
-
-//go:noinline
-func keepStack(*[2560]byte) {}
 
 // activity counts what Server.Shutdown waits for: connections whose close
 // has not been fully handled, and running handler goroutines.

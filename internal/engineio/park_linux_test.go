@@ -37,10 +37,10 @@ func readers() int {
 // sends, and parks again; a server's close and a client's close reach a
 // parked session too.
 func TestParkedWebSocket(t *testing.T) {
-	// Not parallel: it counts goroutines, and sets parkIdle (the
+	// Not parallel: it counts goroutines, and sets parkAfterMax (the
 	// rounds below make the readers busy for a while).
-	defer func(d time.Duration) { parkIdle = d }(parkIdle)
-	parkIdle = 100 * time.Millisecond
+	defer func(d time.Duration) { parkAfterMax = d }(parkAfterMax)
+	parkAfterMax = 100 * time.Millisecond
 	s := newTestServer(t, quietConfig(), nil)
 	s.rec.echo = true
 	const n = 20
@@ -107,8 +107,8 @@ func TestParkedWebSocket(t *testing.T) {
 // A reader woken soon after parking, twice in a row, stays (busy) while
 // bytes keep coming, and parks once they stop.
 func TestParkBusyReader(t *testing.T) {
-	defer func(d time.Duration) { parkIdle = d }(parkIdle)
-	parkIdle = 100 * time.Millisecond
+	defer func(d time.Duration) { parkAfterMax = d }(parkAfterMax)
+	parkAfterMax = 100 * time.Millisecond
 
 	s := newTestServer(t, quietConfig(), nil)
 	s.rec.echo = true
@@ -131,11 +131,28 @@ func TestParkBusyReader(t *testing.T) {
 	assert.Equal(t, "4last", c.readText(2*time.Second))
 }
 
+// A connection whose only traffic is the heartbeat parks between pongs,
+// however short the ping interval: a pong every interval is not busy.
+func TestParkBetweenHeartbeats(t *testing.T) {
+	t.Parallel()
+	cfg := Config{PingInterval: 150 * time.Millisecond, PingTimeout: 5 * time.Second}
+	s := newTestServer(t, cfg, nil)
+	c, op := s.openWS()
+	sess := s.srv.Session(op.SID)
+	for range 6 {
+		require.Equal(t, "2", string(c.read(2*time.Second).data))
+		c.mustSend("3")
+		require.Eventually(t, func() bool { return isParked(sess) }, 2*time.Second, time.Millisecond,
+			"parked after the pong")
+	}
+	assert.False(t, s.rec.isClosed(op.SID))
+}
+
 // A frame whose bytes come slowly, to a busy reader, is not cut short by
 // the deadline that would park the reader: it is read whole.
 func TestParkSlowFrameWhileBusy(t *testing.T) {
-	defer func(d time.Duration) { parkIdle = d }(parkIdle)
-	parkIdle = 50 * time.Millisecond
+	defer func(d time.Duration) { parkAfterMax = d }(parkAfterMax)
+	parkAfterMax = 50 * time.Millisecond
 
 	s := newTestServer(t, quietConfig(), nil)
 	s.rec.echo = true
@@ -155,7 +172,7 @@ func TestParkSlowFrameWhileBusy(t *testing.T) {
 	half := len(f) / 2
 	_, err := c.conn.Write(f[:half])
 	require.NoError(t, err)
-	time.Sleep(4 * parkIdle)
+	time.Sleep(4 * parkAfterMax)
 	_, err = c.conn.Write(f[half:])
 	require.NoError(t, err)
 	_, got, ok := c.read()
@@ -216,10 +233,10 @@ func TestParkStorm(t *testing.T) {
 func BenchmarkWebSocketRoundTrip(b *testing.B) {
 	for _, mode := range []string{"default", "park", "nopark"} {
 		b.Run(mode, func(b *testing.B) {
-			defer func(q time.Duration, e bool) { parkQuick, parkEnabled = q, e }(parkQuick, parkEnabled)
+			defer func(q time.Duration, e bool) { parkAfterMax, parkEnabled = q, e }(parkAfterMax, parkEnabled)
 			switch mode {
 			case "park":
-				parkQuick = 0
+				parkAfterMax = 0 // never busy
 			case "nopark":
 				parkEnabled = false
 			}

@@ -186,6 +186,7 @@ func (s *Session) startWriterLocked() {
 func (s *Session) runWebSocket(ws *websocket.Conn, in *wsIn) {
 	if in != nil {
 		in.done = s.done
+		in.parkAfter = min(parkAfterMax, s.srv.cfg.PingInterval/2)
 	}
 	if s.readLoop(ws, in) {
 		return
@@ -245,6 +246,7 @@ func (s *Session) resumeRead(in *wsIn) {
 			in.conn.Close()
 		}
 	}()
+	GrowStack()
 	in.resumed()
 	if s.readLoop(s.ws, in) {
 		return

@@ -192,7 +192,7 @@ func TestWSInNotASocket(t *testing.T) {
 func TestWSInWaitIdle(t *testing.T) {
 	server, client := tcpPair(t)
 	br, in := newWSIn(server)
-	in.canPark, in.idleAfter = true, 200*time.Millisecond
+	in.canPark, in.parkAfter = true, 200*time.Millisecond
 	done := make(chan struct{})
 	in.done = done
 
@@ -221,7 +221,7 @@ func TestWSInWaitIdle(t *testing.T) {
 	// When it passes, bytes came since it was set: a new one. Idle once
 	// that one passes too.
 	require.True(t, in.wait(), "busy and quiet: idle")
-	require.False(t, time.Now().Before(first.Add(in.idleAfter)), "idle before a whole quiet idleAfter")
+	require.False(t, time.Now().Before(first.Add(in.parkAfter)), "idle before a whole quiet parkAfter")
 	require.False(t, in.busy)
 	require.True(t, in.idleBy.IsZero())
 	require.NoError(t, in.err, "an idle reader's deadline is not an error")
@@ -256,12 +256,12 @@ func TestWSInWaitIdle(t *testing.T) {
 
 // Two parks in a row that end quickly make the reader busy.
 func TestWSInResumed(t *testing.T) {
-	in := &wsIn{}
+	in := &wsIn{parkAfter: time.Second}
 	in.parkedAt = time.Now()
 	in.resumed()
 	require.False(t, in.busy)
 	require.Equal(t, 1, in.quick)
-	in.parkedAt = time.Now().Add(-2 * parkQuick)
+	in.parkedAt = time.Now().Add(-2 * in.parkAfter)
 	in.resumed()
 	require.False(t, in.busy, "a long park starts the count again")
 	require.Equal(t, 0, in.quick)
