@@ -44,8 +44,9 @@
 // plain TCP or Unix socket that has nothing to read holds no goroutine at
 // all: its reader ends, and the socket waits in an epoll set of the
 // package's, which starts a reader again when the client sends something or
-// the session closes. A connection that keeps sending keeps its reader,
-// until it has been quiet for a few seconds. Handlers of one socket
+// the session closes. A connection that sends more often than every ten
+// seconds (or half the ping interval, if shorter) keeps its reader, until
+// it has been quiet that long. Handlers of one socket
 // (middlewares, OnConnect, event handlers, OnDisconnect) run one at a time,
 // in the order the client sent the events, on a goroutine of that socket's
 // own that exists only while there is work. A handler may therefore block —
