@@ -73,7 +73,7 @@ func (p *idlePoller) init() bool {
 }
 
 // add puts in's socket in the set for s, and returns its token. The caller
-// holds s.mu, so the wake-up this may cause at once (see wake) waits until
+// holds s.mu, so the wake-up this may cause at once (see run) waits until
 // s has recorded the park.
 func (p *idlePoller) add(s *Session, in *wsIn) (uint64, bool) {
 	if !p.init() {

@@ -67,7 +67,7 @@ var parkAfterMax = 10 * time.Second
 // reader that ends the session instead.
 type parkConn struct {
 	net.Conn
-	parked bool // set by the reader, before it parks for the first time
+	parked bool // set by the reader when it first parks
 }
 
 func (c *parkConn) Close() error {
