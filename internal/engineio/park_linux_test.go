@@ -255,3 +255,47 @@ func BenchmarkWebSocketRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// If the idle poller's set cannot be waited on, every parked session is
+// woken and readers wait for themselves from then on: nothing is left
+// asleep.
+func TestIdlePollerBroken(t *testing.T) {
+	// Not parallel: it breaks the process's poller, and makes a new one.
+	s := newTestServer(t, quietConfig(), nil)
+	s.rec.echo = true
+	const n = 5
+	clients := make([]*wsClient, n)
+	sessions := make([]*Session, n)
+	for i := range clients {
+		c, op := s.openWS()
+		clients[i], sessions[i] = c, s.srv.Session(op.SID)
+	}
+	for _, sess := range sessions {
+		require.Eventually(t, func() bool { return isParked(sess) }, 5*time.Second, time.Millisecond)
+	}
+
+	idler.file.Close() // the poller's wait fails
+	for _, sess := range sessions {
+		require.Eventually(t, func() bool { return !isParked(sess) }, 5*time.Second, time.Millisecond, "woken")
+	}
+	for i, c := range clients {
+		c.mustSend(fmt.Sprint("4m", i))
+		assert.Equal(t, fmt.Sprint("4m", i), c.readText(2*time.Second))
+		assert.False(t, isParked(sessions[i]), "no more parking")
+	}
+	c, op := s.openWS() // a new one does not park either
+	c.mustSend("4new")
+	assert.Equal(t, "4new", c.readText(2*time.Second))
+	assert.False(t, isParked(s.srv.Session(op.SID)))
+
+	for _, sess := range append(sessions, s.srv.Session(op.SID)) {
+		sess.Abort("done")
+		s.rec.waitClosed(t, sess.ID(), 2*time.Second)
+	}
+	require.Eventually(t, func() bool { return readers() == 0 }, 5*time.Second, time.Millisecond)
+	idler.mu.Lock()
+	broken := idler.broken
+	idler.mu.Unlock()
+	assert.True(t, broken)
+	idler = idlePoller{} // a working one for the tests that follow
+}
