@@ -33,6 +33,24 @@ func readers() int {
 	}
 }
 
+// openParked opens n WebSocket sessions on s, which echoes, and waits
+// until each has parked.
+func openParked(t *testing.T, s *testServer, n int) ([]*wsClient, []*Session) {
+	t.Helper()
+	s.rec.echo = true
+	clients := make([]*wsClient, n)
+	sessions := make([]*Session, n)
+	for i := range clients {
+		c, op := s.openWS()
+		clients[i], sessions[i] = c, s.srv.Session(op.SID)
+		require.NotNil(t, sessions[i])
+	}
+	for _, sess := range sessions {
+		require.Eventually(t, func() bool { return isParked(sess) }, 5*time.Second, time.Millisecond, "idle sessions park")
+	}
+	return clients, sessions
+}
+
 // Idle WebSockets hold no reader goroutine. Each wakes for what its client
 // sends, and parks again; a server's close and a client's close reach a
 // parked session too.
@@ -42,15 +60,8 @@ func TestParkedWebSocket(t *testing.T) {
 	defer func(d time.Duration) { parkAfterMax = d }(parkAfterMax)
 	parkAfterMax = 100 * time.Millisecond
 	s := newTestServer(t, quietConfig(), nil)
-	s.rec.echo = true
 	const n = 20
-	clients := make([]*wsClient, n)
-	sessions := make([]*Session, n)
-	for i := range clients {
-		c, op := s.openWS()
-		clients[i], sessions[i] = c, s.srv.Session(op.SID)
-		require.NotNil(t, sessions[i])
-	}
+	clients, sessions := openParked(t, s, n)
 	allParked := func() bool {
 		for _, sess := range sessions {
 			if !isParked(sess) {
@@ -59,7 +70,6 @@ func TestParkedWebSocket(t *testing.T) {
 		}
 		return true
 	}
-	require.Eventually(t, allParked, 5*time.Second, time.Millisecond, "idle sessions park")
 	assert.Equal(t, 0, readers(), "no goroutine reads an idle WebSocket")
 
 	for round := range 3 {
@@ -262,17 +272,7 @@ func BenchmarkWebSocketRoundTrip(b *testing.B) {
 func TestIdlePollerBroken(t *testing.T) {
 	// Not parallel: it breaks the process's poller, and makes a new one.
 	s := newTestServer(t, quietConfig(), nil)
-	s.rec.echo = true
-	const n = 5
-	clients := make([]*wsClient, n)
-	sessions := make([]*Session, n)
-	for i := range clients {
-		c, op := s.openWS()
-		clients[i], sessions[i] = c, s.srv.Session(op.SID)
-	}
-	for _, sess := range sessions {
-		require.Eventually(t, func() bool { return isParked(sess) }, 5*time.Second, time.Millisecond)
-	}
+	clients, sessions := openParked(t, s, 5)
 
 	idler.file.Close() // the poller's wait fails
 	for _, sess := range sessions {
