@@ -24,7 +24,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -78,21 +77,7 @@ func Dial(ctx context.Context, addr, path string, o DialOptions) (*Client, error
 	defer cancel()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: nextSrcIP()}}
 	if o.RecvBuf > 0 || o.MSS > 0 {
-		d.Control = func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) {
-				if o.RecvBuf > 0 {
-					serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, o.RecvBuf)
-				}
-				if o.MSS > 0 && serr == nil {
-					serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_MAXSEG, o.MSS)
-				}
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}
+		d.Control = sockopts(o) // sockopt_linux.go
 	}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {

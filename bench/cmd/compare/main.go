@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command compare runs the side-by-side load benchmarks of bench/: the Go
 // server (bench/server) and the Node reference server (bench/node, npm
 // socket.io 4.8.x), each scenario on each server in turn, interleaved over
