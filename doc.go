@@ -38,9 +38,9 @@
 //
 // # Concurrency
 //
-// Each connection has one reader goroutine (the HTTP request of a WebSocket,
-// or the POST requests of long-polling) and at most one writer. The reader
-// decodes packets and never runs user code. On Linux, a WebSocket over a
+// Each connection has at most one reader goroutine (the HTTP request of a
+// WebSocket, or the POST requests of long-polling) and at most one writer.
+// The reader decodes packets and never runs user code. On Linux, a WebSocket over a
 // plain TCP or Unix socket that has nothing to read holds no goroutine at
 // all: its reader ends, and the socket waits in an epoll set of the
 // package's, which starts a reader again when the client sends something or
