@@ -18,7 +18,7 @@ import (
 func isParked(sess *Session) bool {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	return sess.parked
+	return sess.parkTok != 0
 }
 
 // readers counts the goroutines reading a WebSocket.

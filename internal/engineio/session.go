@@ -81,8 +81,7 @@ type Session struct {
 	wsDeadline time.Time     // ws's write deadline
 
 	// a WebSocket reader that parked (see park): none runs
-	parked  bool
-	parkTok uint64 // the idle poller's token
+	parkTok uint64 // the idle poller's token (from 1), 0 when not parked
 	parkIn  *wsIn
 }
 

@@ -215,7 +215,7 @@ func (s *Session) park(in *wsIn) bool {
 	if !in.xconn.parked {
 		in.xconn.parked = true
 	}
-	s.parked, s.parkTok, s.parkIn = true, tok, in
+	s.parkTok, s.parkIn = tok, in
 	return true
 }
 
@@ -223,12 +223,12 @@ func (s *Session) park(in *wsIn) bool {
 // tok, or any (tok 0, when the session closes).
 func (s *Session) unpark(tok uint64) {
 	s.mu.Lock()
-	if !s.parked || (tok != 0 && tok != s.parkTok) {
+	if s.parkTok == 0 || (tok != 0 && tok != s.parkTok) {
 		s.mu.Unlock()
 		return
 	}
 	in, t := s.parkIn, s.parkTok
-	s.parked, s.parkTok, s.parkIn = false, 0, nil
+	s.parkTok, s.parkIn = 0, nil
 	s.mu.Unlock()
 	if tok == 0 {
 		idler.forget(t)
