@@ -38,23 +38,30 @@
 //
 // # Concurrency
 //
-// Each connection has at most one reader goroutine (the HTTP request of a
-// WebSocket, or the POST requests of long-polling) and at most one writer.
-// The reader decodes packets and never runs user code. On Linux, a WebSocket over a
-// plain TCP or Unix socket that has nothing to read holds no goroutine at
-// all: its reader ends, and the socket waits in an epoll set of the
-// package's, which starts a reader again when the client sends something or
-// the session closes. A connection that sends more often than every ten
-// seconds (or half the ping interval, if shorter) keeps its reader, until
-// it has been quiet that long. Handlers of one socket
-// (middlewares, OnConnect, event handlers, OnDisconnect) run one at a time,
-// in the order the client sent the events, on a goroutine of that socket's
-// own that exists only while there is work. A handler may therefore block —
-// on a database, or on EmitWithAck to the same client — and only delays the
-// next events of that socket; handlers of different sockets run in
-// parallel. If a socket's handlers fall 256 events, or
-// Config.MaxBufferedBytes of them, behind, its connection stops being read
-// until they catch up.
+// Each connection has at most one reader goroutine at a time (the HTTP
+// request of a WebSocket, or the POST requests of long-polling) and at most
+// one writer. On Linux, a WebSocket over a plain TCP or Unix socket that
+// has nothing to read holds no goroutine at all: its reader ends, and the
+// socket waits in an epoll set of the package's, which starts a reader
+// again when the client sends something or the session closes. A
+// connection that sends more often than every ten seconds (or half the
+// ping interval, if shorter) keeps its reader, until it has been quiet
+// that long.
+//
+// Handlers of one socket (middlewares, OnConnect, event handlers,
+// OnDisconnect) run one at a time, in the order the client sent the
+// events, on a goroutine of that socket's own that exists only while there
+// is work. On a Unix system, an event read from a WebSocket over a plain
+// TCP or Unix socket, whose socket has no handler running, is handled on
+// the reader goroutine itself, which reads on when the handler returns: no
+// goroutine is started per event. If that handler is still running after
+// a millisecond, a new goroutine takes the reading over. Either way a
+// handler may block — on a database, or on EmitWithAck to the same client
+// — and only delays the next events of that socket (by up to a
+// millisecond, the events of the connection's other namespaces); handlers
+// of different connections run in parallel. If a socket's handlers fall
+// 256 events, or Config.MaxBufferedBytes of them, behind, its connection
+// stops being read until they catch up.
 //
 // Every emit queues bytes and returns at once. A broadcast encodes its
 // packet, and its WebSocket frames, once and queues the same bytes for

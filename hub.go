@@ -50,6 +50,12 @@ func (h *engineHandler) OnOpen(sess *engineio.Session) {
 }
 
 func (h *engineHandler) OnMessage(sess *engineio.Session, data []byte, binary bool) {
+	h.OnMessageLoan(sess, data, binary, nil)
+}
+
+// OnMessageLoan runs an event's handlers on the goroutine that read it,
+// when loan allows (see engineio.Loan and serial).
+func (h *engineHandler) OnMessageLoan(sess *engineio.Session, data []byte, binary bool, loan *engineio.Loan) {
 	c := sess.Value.(*conn)
 	var (
 		p   *parser.Packet
@@ -61,7 +67,7 @@ func (h *engineHandler) OnMessage(sess *engineio.Session, data []byte, binary bo
 		p, err = c.dec.DecodeText(data)
 	}
 	if err == nil && p != nil {
-		err = c.dispatch(p)
+		err = c.dispatch(p, loan)
 	}
 	if err != nil {
 		c.srv.log.Debug("socketio: closing connection", "sid", sess.ID(), "err", err)
@@ -115,9 +121,11 @@ func (c *conn) removeSocket(so *Socket) {
 	c.mu.Unlock()
 }
 
-// dispatch handles one packet from the client. An error closes the whole
-// connection, as the protocol prescribes for packets that make no sense.
-func (c *conn) dispatch(p *parser.Packet) error {
+// dispatch handles one packet from the client, on the goroutine that read
+// it, which loan (if not nil) lends to the handlers of an event. An error
+// closes the whole connection, as the protocol prescribes for packets that
+// make no sense.
+func (c *conn) dispatch(p *parser.Packet, loan *engineio.Loan) error {
 	switch p.Type {
 	case parser.Connect:
 		return c.connect(p)
@@ -133,7 +141,7 @@ func (c *conn) dispatch(p *parser.Packet) error {
 		if so == nil || !so.Connected() {
 			return fmt.Errorf("event for namespace %q not joined", p.Namespace)
 		}
-		return so.onEvent(p)
+		return so.onEvent(p, loan)
 	case parser.Ack, parser.BinaryAck:
 		so := c.socket(p.Namespace)
 		if so == nil || !so.Connected() {

@@ -425,10 +425,10 @@ func (s *Socket) reportError(err error) {
 	s.ns.srv.log.Error("socketio: handler error", "namespace", s.ns.name, "socket", s.id, "err", err)
 }
 
-// onEvent queues an EVENT for the handler goroutine. It runs on the
-// connection's reader goroutine, and blocks while the socket's handlers are
-// far behind.
-func (s *Socket) onEvent(p *parser.Packet) error {
+// onEvent queues an EVENT for the socket's handlers, or runs them at once
+// on the connection's reader goroutine, which it runs on, if loan allows
+// (see serial). It blocks while the socket's handlers are far behind.
+func (s *Socket) onEvent(p *parser.Packet, loan *engineio.Loan) error {
 	elems, err := parser.SplitArray(p.Data)
 	if err != nil || len(elems) == 0 {
 		return fmt.Errorf("event payload is not a non-empty array")
@@ -449,7 +449,7 @@ func (s *Socket) onEvent(p *parser.Packet) error {
 		size += int64(len(a))
 	}
 	s.q.pushWait(func() { s.handleEvent(name, args, id, hasID) }, size,
-		maxQueuedEvents, s.ns.srv.cfg.MaxBufferedBytes, s.ctx.Done())
+		maxQueuedEvents, s.ns.srv.cfg.MaxBufferedBytes, s.ctx.Done(), loan)
 	return nil
 }
 
@@ -510,7 +510,10 @@ func (s *Socket) ackFunc(id int64) Ack {
 }
 
 // serial runs jobs one at a time, in order, on a goroutine that exists only
-// while there is work: an idle socket costs no goroutine.
+// while there is work: an idle socket costs no goroutine. An event that
+// finds the queue idle runs on the goroutine that read it, when that
+// goroutine can be lent (see engineio.Loan): no goroutine is started for
+// it, and if it blocks, the reading moves to another goroutine instead.
 type serial struct {
 	active *activity // the server's, counting the goroutine while it runs
 
@@ -532,25 +535,32 @@ type job struct {
 // push queues f; it never blocks.
 func (q *serial) push(f func()) {
 	q.mu.Lock()
-	q.pushLocked(job{f: f})
+	q.pushLocked(job{f: f}, nil)
 	q.mu.Unlock()
 }
 
-func (q *serial) pushLocked(j job) {
+// pushLocked queues j, and starts running the queue if it is not running:
+// on a new goroutine, or, with a loan, on this one (the caller unlocks).
+func (q *serial) pushLocked(j job, loan *engineio.Loan) (runHere bool) {
 	q.jobs = append(q.jobs, j)
 	q.bytes += j.size
-	if !q.running {
-		q.running = true
-		q.active.add()
-		go q.run()
+	if q.running {
+		return false
 	}
+	q.running = true
+	q.active.add()
+	if loan != nil {
+		return true
+	}
+	go q.run()
+	return false
 }
 
 // pushWait queues f, which holds size bytes until it ends, first waiting
 // while limit jobs are queued or while the bytes held would exceed
 // maxBytes (one job, however large, may always run), unless done closes
-// (then f is dropped).
-func (q *serial) pushWait(f func(), size int64, limit int, maxBytes int64, done <-chan struct{}) {
+// (then f is dropped). With a loan, an idle queue runs here, f first.
+func (q *serial) pushWait(f func(), size int64, limit int, maxBytes int64, done <-chan struct{}, loan *engineio.Loan) {
 	q.mu.Lock()
 	for !q.closed && (len(q.jobs) >= limit || (q.bytes > 0 && q.bytes+size > maxBytes)) {
 		if q.room == nil {
@@ -570,8 +580,11 @@ func (q *serial) pushWait(f func(), size int64, limit int, maxBytes int64, done 
 		q.mu.Lock()
 		q.waiting--
 	}
-	q.pushLocked(job{f: f, size: size})
+	runHere := q.pushLocked(job{f: f, size: size}, loan)
 	q.mu.Unlock()
+	if runHere {
+		loan.Run(q.drain)
+	}
 }
 
 // close releases a pushWait that waits for room.
@@ -594,8 +607,24 @@ func (q *serial) signalLocked() {
 	}
 }
 
+// run is the queue's goroutine.
 func (q *serial) run() {
 	engineio.GrowStack() // handlers need more than a new goroutine has
+	q.drain()
+}
+
+// drain runs the jobs until none is left.
+func (q *serial) drain() {
+	var size int64 // the running job's
+	done := false
+	defer func() {
+		if !done {
+			// A job ended the goroutine (runtime.Goexit, as
+			// t.FailNow does): the rest run on another.
+			q.ended(size)
+			go q.run()
+		}
+	}()
 	for {
 		q.mu.Lock()
 		if len(q.jobs) == 0 {
@@ -603,6 +632,7 @@ func (q *serial) run() {
 			q.jobs = nil
 			q.mu.Unlock()
 			q.active.done()
+			done = true
 			return
 		}
 		j := q.jobs[0]
@@ -610,13 +640,20 @@ func (q *serial) run() {
 		q.jobs = q.jobs[1:]
 		q.signalLocked()
 		q.mu.Unlock()
+		size = j.size
 		j.f()
-		if j.size > 0 {
-			q.mu.Lock()
-			q.bytes -= j.size
-			q.signalLocked()
-			q.mu.Unlock()
-		}
+		q.ended(size)
+		size = 0
+	}
+}
+
+// ended releases the bytes of a job that has ended.
+func (q *serial) ended(size int64) {
+	if size > 0 {
+		q.mu.Lock()
+		q.bytes -= size
+		q.signalLocked()
+		q.mu.Unlock()
 	}
 }
 

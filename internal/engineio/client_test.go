@@ -282,7 +282,14 @@ func newTestServerHTTP(t testing.TB, cfg Config, rec *recorder, configure func(*
 		rec = newRecorder()
 		rec.echo = true
 	}
-	srv := NewServer(cfg, rec)
+	return newTestServerFor(t, cfg, rec, rec, configure)
+}
+
+// newTestServerFor is newTestServerHTTP with a handler h that reports to
+// rec (rec itself, or a wrapper).
+func newTestServerFor(t testing.TB, cfg Config, rec *recorder, h Handler, configure func(*httptest.Server)) *testServer {
+	t.Helper()
+	srv := NewServer(cfg, h)
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", srv)
 	ts := httptest.NewUnstartedServer(mux)

@@ -1,10 +1,8 @@
 package engineio
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,18 +17,6 @@ func isParked(sess *Session) bool {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	return sess.parkTok != 0
-}
-
-// readers counts the goroutines reading a WebSocket.
-func readers() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return bytes.Count(buf[:n], []byte("engineio.(*Session).readLoop("))
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 }
 
 // openParked opens n WebSocket sessions on s, which echoes, and waits

@@ -110,6 +110,7 @@ type Handler interface {
 type Server struct {
 	cfg Config
 	h   Handler
+	lh  LoanHandler // h, if it is one
 	log *slog.Logger
 
 	mu       sync.Mutex
@@ -155,9 +156,11 @@ func NewServer(cfg Config, h Handler) *Server {
 	if log == nil {
 		log = slog.New(discardHandler{})
 	}
+	lh, _ := h.(LoanHandler)
 	return &Server{
 		cfg:      cfg,
 		h:        h,
+		lh:       lh,
 		log:      log,
 		sessions: make(map[string]*Session),
 		changed:  make(chan struct{}),

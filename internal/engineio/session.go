@@ -500,11 +500,16 @@ func (s *Session) onPong() {
 	s.mu.Unlock()
 }
 
-// errStop ends the processing of a payload without an error.
-var errStop = errors.New("stop")
+// errStop ends the processing of a payload without an error; errHanded
+// ends a reader whose loan was taken over.
+var (
+	errStop   = errors.New("stop")
+	errHanded = errors.New("handed over")
+)
 
-// onPacket handles one packet from the client, on the reading goroutine.
-func (s *Session) onPacket(p decodedPacket) error {
+// onPacket handles one packet from the client, on the reading goroutine,
+// which can be lent to the message's work if loan is not nil.
+func (s *Session) onPacket(p decodedPacket, loan *Loan) error {
 	switch p.typ {
 	case TypeMessage:
 		// Nothing is delivered once the session is closed (the rest of a
@@ -512,7 +517,14 @@ func (s *Session) onPacket(p decodedPacket) error {
 		if !s.beginCallback() {
 			return errStop
 		}
-		s.srv.h.OnMessage(s, p.data, p.binary)
+		if loan != nil {
+			s.srv.lh.OnMessageLoan(s, p.data, p.binary, loan)
+			if loan.handedOver() {
+				return errHanded // the new reader ended the callback
+			}
+		} else {
+			s.srv.h.OnMessage(s, p.data, p.binary)
+		}
 		if !s.endCallback() {
 			return errStop
 		}
@@ -529,3 +541,6 @@ func (s *Session) onPacket(p decodedPacket) error {
 	}
 	return nil
 }
+
+// onPolled handles one packet from a POST.
+func (s *Session) onPolled(p decodedPacket) error { return s.onPacket(p, nil) }

@@ -236,10 +236,17 @@ func (s *Session) unpark(tok uint64) {
 	go s.resumeRead(in)
 }
 
-// resumeRead is the reader of a session that parked. The connection is no
-// longer x/net's to close (see parkConn): the reader that ends the session
-// closes it.
+// resumeRead is the reader of a session that parked.
 func (s *Session) resumeRead(in *wsIn) {
+	in.resumed()
+	s.readOn(in, true)
+}
+
+// readOn is a reader that takes over from another goroutine (a parked one,
+// or one lent to a message's work): it reads on if open, and ends the
+// session's WebSocket. The connection is no longer x/net's to close (see
+// parkConn): the reader that ends the session closes it.
+func (s *Session) readOn(in *wsIn, open bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.srv.log.Error("engineio: panic serving a WebSocket", "remote", s.req.RemoteAddr, "panic", v)
@@ -247,8 +254,7 @@ func (s *Session) resumeRead(in *wsIn) {
 		}
 	}()
 	GrowStack()
-	in.resumed()
-	if s.readLoop(s.ws, in) {
+	if open && s.readLoop(s.ws, in) {
 		return
 	}
 	s.endWebSocket()
@@ -270,8 +276,10 @@ func (s *Session) endWebSocket() {
 }
 
 // readLoop reads ws (through in, if not nil) until the session closes, or
-// until it parks: it reports whether it did.
-func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) (parked bool) {
+// until another goroutine reads on (it parked, or its loan was taken
+// over): it reports whether one does.
+func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) (gone bool) {
+	loan := in.lend(s)
 	for {
 		// Between messages, without a read buffer.
 		if in.wait() {
@@ -306,7 +314,10 @@ func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) (parked bool) {
 				return false
 			}
 		}
-		if err := s.onPacket(p); err != nil {
+		if err := s.onPacket(p, loan); err != nil {
+			if err == errHanded {
+				return true
+			}
 			if err != errStop {
 				s.srv.log.Debug("engineio: bad packet", "sid", s.id, "err", err)
 				s.closeNow(ReasonParseError, false)

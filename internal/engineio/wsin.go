@@ -51,6 +51,8 @@ type wsIn struct {
 	parkedAt   time.Time       // when the session last parked
 	quick      int             // parks in a row that ended within parkAfter
 	registered bool            // the socket is in the idle poller's set
+
+	loan *Loan // this reader's, made by the first lend
 }
 
 const (
@@ -97,6 +99,18 @@ func newWSIn(conn net.Conn) (*bufio.Reader, *wsIn) {
 // parkEnabled turns parking off, for tests of the reader without it. Tests
 // set it before starting any server, never while one runs.
 var parkEnabled = true
+
+// lend returns the Loan a reader of s's WebSocket gives its messages' work,
+// or nil when there is none: no LoanHandler, or no wsIn.
+func (in *wsIn) lend(s *Session) *Loan {
+	if in == nil || s.srv.lh == nil || !loansEnabled {
+		return nil
+	}
+	if in.loan == nil {
+		in.loan = &Loan{s: s, in: in}
+	}
+	return in.loan
+}
 
 // closed reports whether the session has closed. A reader that changes the
 // read deadline asks afterwards: the session's close sets one to wake it.
