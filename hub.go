@@ -219,6 +219,12 @@ func (c *conn) reply(p *parser.Packet) error {
 	return c.sess.SendNow(frames(p)...)
 }
 
+// replyMessage is reply for a packet already encoded as an Engine.IO
+// message.
+func (c *conn) replyMessage(msg []byte) error {
+	return c.sess.SendNow(engineio.Packet{Data: msg})
+}
+
 // textFrame encodes the text part of a packet as an Engine.IO message.
 func textFrame(p *parser.Packet) []byte {
 	text := parser.AppendPacket(make([]byte, 1, 64+len(p.Data)), p)

@@ -448,8 +448,13 @@ func (s *Socket) onEvent(p *parser.Packet, loan *engineio.Loan) error {
 	for _, a := range p.Attachments {
 		size += int64(len(a))
 	}
+	if loan != nil && s.q.claimIdle(size) {
+		// Run here: neither closure escapes, nothing is queued.
+		loan.Run(func() { s.q.drain(func() { s.handleEvent(name, args, id, hasID) }, size) })
+		return nil
+	}
 	s.q.pushWait(func() { s.handleEvent(name, args, id, hasID) }, size,
-		maxQueuedEvents, s.ns.srv.cfg.MaxBufferedBytes, s.ctx.Done(), loan)
+		maxQueuedEvents, s.ns.srv.cfg.MaxBufferedBytes, s.ctx.Done())
 	return nil
 }
 
@@ -490,9 +495,13 @@ func (s *Socket) ackFunc(id int64) Ack {
 	return func(args ...any) error {
 		err := ErrAckSent
 		once.Do(func() {
-			var data []byte
+			// Encoded straight into its Engine.IO message, after
+			// the header it has without attachments.
+			p := parser.Packet{Type: parser.Ack, Namespace: s.ns.name, ID: id, HasID: true}
+			msg := parser.AppendPacket(append(make([]byte, 0, 128), engineio.TypeMessage), &p)
+			n := len(msg)
 			var atts [][]byte
-			data, atts, err = parser.MarshalArgs(args...)
+			msg, atts, err = parser.AppendArgs(msg, args...)
 			if err != nil {
 				return
 			}
@@ -500,10 +509,12 @@ func (s *Socket) ackFunc(id int64) Ack {
 				err = ErrDisconnected
 				return
 			}
-			err = s.sendErr(s.conn.reply(&parser.Packet{
-				Type: parser.Ack, Namespace: s.ns.name, ID: id, HasID: true,
-				Data: data, Attachments: atts,
-			}))
+			if len(atts) == 0 {
+				err = s.sendErr(s.conn.replyMessage(msg))
+				return
+			}
+			p.Data, p.Attachments = msg[n:], atts // a binary ack's header differs
+			err = s.sendErr(s.conn.reply(&p))
 		})
 		return err
 	}
@@ -511,9 +522,10 @@ func (s *Socket) ackFunc(id int64) Ack {
 
 // serial runs jobs one at a time, in order, on a goroutine that exists only
 // while there is work: an idle socket costs no goroutine. An event that
-// finds the queue idle runs on the goroutine that read it, when that
-// goroutine can be lent (see engineio.Loan): no goroutine is started for
-// it, and if it blocks, the reading moves to another goroutine instead.
+// finds the queue idle runs on the goroutine that read it instead, when
+// that goroutine can be lent (see engineio.Loan and Socket.onEvent): no
+// goroutine is started for it, and if it blocks, the reading moves to
+// another goroutine.
 type serial struct {
 	active *activity // the server's, counting the goroutine while it runs
 
@@ -535,32 +547,39 @@ type job struct {
 // push queues f; it never blocks.
 func (q *serial) push(f func()) {
 	q.mu.Lock()
-	q.pushLocked(job{f: f}, nil)
+	q.pushLocked(job{f: f})
 	q.mu.Unlock()
 }
 
-// pushLocked queues j, and starts running the queue if it is not running:
-// on a new goroutine, or, with a loan, on this one (the caller unlocks).
-func (q *serial) pushLocked(j job, loan *engineio.Loan) (runHere bool) {
+func (q *serial) pushLocked(j job) {
 	q.jobs = append(q.jobs, j)
 	q.bytes += j.size
+	if !q.running {
+		q.running = true
+		q.active.add()
+		go q.run()
+	}
+}
+
+// claimIdle reports whether the queue is idle, and if so marks it running,
+// for a job of size bytes that the caller runs at once with drain.
+func (q *serial) claimIdle(size int64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.running {
 		return false
 	}
 	q.running = true
+	q.bytes += size
 	q.active.add()
-	if loan != nil {
-		return true
-	}
-	go q.run()
-	return false
+	return true
 }
 
 // pushWait queues f, which holds size bytes until it ends, first waiting
 // while limit jobs are queued or while the bytes held would exceed
 // maxBytes (one job, however large, may always run), unless done closes
-// (then f is dropped). With a loan, an idle queue runs here, f first.
-func (q *serial) pushWait(f func(), size int64, limit int, maxBytes int64, done <-chan struct{}, loan *engineio.Loan) {
+// (then f is dropped).
+func (q *serial) pushWait(f func(), size int64, limit int, maxBytes int64, done <-chan struct{}) {
 	q.mu.Lock()
 	for !q.closed && (len(q.jobs) >= limit || (q.bytes > 0 && q.bytes+size > maxBytes)) {
 		if q.room == nil {
@@ -580,11 +599,8 @@ func (q *serial) pushWait(f func(), size int64, limit int, maxBytes int64, done 
 		q.mu.Lock()
 		q.waiting--
 	}
-	runHere := q.pushLocked(job{f: f, size: size}, loan)
+	q.pushLocked(job{f: f, size: size})
 	q.mu.Unlock()
-	if runHere {
-		loan.Run(q.drain)
-	}
 }
 
 // close releases a pushWait that waits for room.
@@ -610,12 +626,12 @@ func (q *serial) signalLocked() {
 // run is the queue's goroutine.
 func (q *serial) run() {
 	engineio.GrowStack() // handlers need more than a new goroutine has
-	q.drain()
+	q.drain(nil, 0)
 }
 
-// drain runs the jobs until none is left.
-func (q *serial) drain() {
-	var size int64 // the running job's
+// drain runs first (claimed with claimIdle for size bytes), if not nil,
+// then the jobs queued until none is left.
+func (q *serial) drain(first func(), size int64) {
 	done := false
 	defer func() {
 		if !done {
@@ -625,6 +641,10 @@ func (q *serial) drain() {
 			go q.run()
 		}
 	}()
+	if first != nil {
+		first()
+		q.ended(size)
+	}
 	for {
 		q.mu.Lock()
 		if len(q.jobs) == 0 {
@@ -643,7 +663,6 @@ func (q *serial) drain() {
 		size = j.size
 		j.f()
 		q.ended(size)
-		size = 0
 	}
 }
 

@@ -61,7 +61,13 @@ var errEncodeTooDeep = errors.New("socketio parser: value nested too deeply (cyc
 // Attachments alias the caller's byte slices: they must not be modified
 // until they are sent.
 func MarshalArgs(args ...any) (data []byte, attachments [][]byte, err error) {
-	e := getEncodeState(make([]byte, 0, 128), nil)
+	return AppendArgs(make([]byte, 0, 128), args...)
+}
+
+// AppendArgs is MarshalArgs appending to dst, for a caller that puts the
+// packet's header first. On error it returns nil.
+func AppendArgs(dst []byte, args ...any) (data []byte, attachments [][]byte, err error) {
+	e := getEncodeState(dst, nil)
 	defer putEncodeState(e)
 	e.buf = append(e.buf, '[')
 	for i, a := range args {
