@@ -55,8 +55,8 @@ type Handshake struct {
 }
 
 // Socket is one client connected to one namespace. Handlers of a socket run
-// one at a time on its handler goroutine; its methods are safe for
-// concurrent use from any goroutine.
+// one at a time, in order (the package documentation says on which
+// goroutine); its methods are safe for concurrent use from any goroutine.
 type Socket struct {
 	id     string
 	ns     *Namespace

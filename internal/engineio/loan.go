@@ -50,7 +50,9 @@ type LoanHandler interface {
 	Handler
 	// OnMessageLoan is OnMessage, with a Loan when the calling goroutine
 	// is a WebSocket's reader that can be lent (l is nil otherwise). Use
-	// l only during the call.
+	// l only during the call. Once a Run's work is taken over, the call
+	// no longer counts as running: the next message's call, or OnClose,
+	// may come while the work goes on.
 	OnMessageLoan(s *Session, data []byte, binary bool, l *Loan)
 }
 
