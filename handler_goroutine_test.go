@@ -28,6 +28,21 @@ func onReader() bool {
 
 var reqAsk = socketio.NewRequest[string, string]("ask")
 
+// socketVia connects a client to "/" over transport only, after setup
+// registered its handlers (setup may be nil).
+func (r *rig) socketVia(t *testing.T, transport string, setup func(*client.Socket)) *client.Socket {
+	t.Helper()
+	c, err := client.Dial(ctx(t), r.url, &client.Options{Transports: []string{transport}, NoReconnect: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	s := c.Of("/")
+	if setup != nil {
+		setup(s)
+	}
+	require.NoError(t, s.Connect(ctx(t), nil))
+	return s
+}
+
 // A handler that asks its own client, and waits for the answer, gets it:
 // the connection is read meanwhile.
 func TestHandlerAsksItsOwnClient(t *testing.T) {
@@ -39,12 +54,9 @@ func TestHandlerAsksItsOwnClient(t *testing.T) {
 			socketio.Handle(r.srv.Of("/"), reqAsk, func(ctx context.Context, s *socketio.Socket, q string) (string, error) {
 				return socketio.EmitWithAck(ctx, s, reqName, q)
 			})
-			c, err := client.Dial(ctx(t), r.url, &client.Options{Transports: []string{transport}, NoReconnect: true})
-			require.NoError(t, err)
-			t.Cleanup(func() { c.Close() })
-			s := c.Of("/")
-			client.Handle(s, reqName, func(_ context.Context, q string) (string, error) { return "re: " + q, nil })
-			require.NoError(t, s.Connect(ctx(t), nil))
+			s := r.socketVia(t, transport, func(s *client.Socket) {
+				client.Handle(s, reqName, func(_ context.Context, q string) (string, error) { return "re: " + q, nil })
+			})
 			for _, q := range []string{"one", "two", "three"} {
 				got, err := client.EmitWithAck(ctx(t), s, reqAsk, q)
 				require.NoError(t, err)
@@ -90,11 +102,7 @@ func TestHandlerGoexit(t *testing.T) {
 			socketio.Handle(r.srv.Of("/"), reqName, func(_ context.Context, _ *socketio.Socket, q string) (string, error) {
 				return "re: " + q, nil
 			})
-			c, err := client.Dial(ctx(t), r.url, &client.Options{Transports: []string{transport}, NoReconnect: true})
-			require.NoError(t, err)
-			t.Cleanup(func() { c.Close() })
-			s := c.Of("/")
-			require.NoError(t, s.Connect(ctx(t), nil))
+			s := r.socketVia(t, transport, nil)
 			for i := range 3 {
 				require.NoError(t, s.Emit("exit"))
 				got, err := client.EmitWithAck(ctx(t), s, reqName, "after")
@@ -102,7 +110,7 @@ func TestHandlerGoexit(t *testing.T) {
 				assert.Equal(t, "re: after", got)
 			}
 			assert.EqualValues(t, 3, exited.Load())
-			c.Close()
+			s.Conn().Close()
 			require.Eventually(t, func() bool { return r.srv.ConnectionCount() == 0 }, 5*time.Second, time.Millisecond)
 		})
 	}

@@ -28,11 +28,7 @@ func TestHandlerRunsOnReader(t *testing.T) {
 			socketio.Handle(r.srv.Of("/"), reqWhere, func(context.Context, *socketio.Socket, string) (bool, error) {
 				return onReader(), nil
 			})
-			c, err := client.Dial(ctx(t), r.url, &client.Options{Transports: []string{transport}, NoReconnect: true})
-			require.NoError(t, err)
-			t.Cleanup(func() { c.Close() })
-			s := c.Of("/")
-			require.NoError(t, s.Connect(ctx(t), nil))
+			s := r.socketVia(t, transport, nil)
 			for range 10 {
 				got, err := client.EmitWithAck(ctx(t), s, reqWhere, "")
 				require.NoError(t, err)
