@@ -425,9 +425,10 @@ func (s *Socket) reportError(err error) {
 	s.ns.srv.log.Error("socketio: handler error", "namespace", s.ns.name, "socket", s.id, "err", err)
 }
 
-// onEvent queues an EVENT for the socket's handlers, or runs them at once
-// on the connection's reader goroutine, which it runs on, if loan allows
-// (see serial). It blocks while the socket's handlers are far behind.
+// onEvent runs on the connection's reader goroutine. It runs an EVENT's
+// handlers right there if loan allows and none of the socket's handlers is
+// running (see serial), or else queues the event; it blocks while the
+// socket's handlers are far behind.
 func (s *Socket) onEvent(p *parser.Packet, loan *engineio.Loan) error {
 	elems, err := parser.SplitArray(p.Data)
 	if err != nil || len(elems) == 0 {
@@ -644,6 +645,7 @@ func (q *serial) drain(first func(), size int64) {
 	if first != nil {
 		first()
 		q.ended(size)
+		size = 0
 	}
 	for {
 		q.mu.Lock()
@@ -663,6 +665,7 @@ func (q *serial) drain(first func(), size int64) {
 		size = j.size
 		j.f()
 		q.ended(size)
+		size = 0
 	}
 }
 
