@@ -285,3 +285,60 @@ func TestIdlePollerBroken(t *testing.T) {
 	assert.True(t, broken)
 	idler = idlePoller{} // a working one for the tests that follow
 }
+
+// Loans and parks at once: readers that park after every message, loans
+// that the timer takes over as their work returns, and closes from every
+// side, on many sessions. Every message is answered once and in order,
+// and every session ends with no goroutine left on it.
+func TestLoanParkStorm(t *testing.T) {
+	// Not parallel: it sets parkAfterMax and loanFor.
+	defer func(d time.Duration) { parkAfterMax = d }(parkAfterMax)
+	parkAfterMax = 0 // never busy: park after every message
+	setLoanFor(t, 0)
+	s, lr := newLoanServer(t, func(_ *Session, m string) {
+		if strings.HasSuffix(m, "3") {
+			time.Sleep(100 * time.Microsecond)
+		}
+	})
+	var wg sync.WaitGroup
+	for g := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 6 {
+				c, op := s.openWS()
+				sess := s.srv.Session(op.SID)
+				for j := range 10 {
+					if j%4 == 3 {
+						time.Sleep(time.Millisecond) // let it park
+					}
+					msg := fmt.Sprintf("4g%d-%d-%d", g, i, j)
+					if c.send(msg) != nil {
+						t.Errorf("send %s", msg)
+						return
+					}
+					if f, err := c.next(5 * time.Second); err != nil || string(f.data) != msg {
+						t.Errorf("echo of %s: %q, %v", msg, f.data, err)
+						return
+					}
+				}
+				switch i % 3 {
+				case 0:
+					sess.Abort("abort")
+				case 1:
+					c.close()
+				case 2:
+					go sess.Close("close")
+					c.rc.Conn.Close()
+				}
+				s.rec.waitClosed(t, op.SID, 5*time.Second)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool { return s.srv.Count() == 0 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return readers() == 0 && stacksWith("engineio.(*Loan).Run(") == 0 },
+		5*time.Second, time.Millisecond, "no reader or lender left")
+	_, _, handed := lr.lists()
+	assert.NotEmpty(t, handed, "some loans were taken over")
+}
