@@ -103,7 +103,7 @@ var parkEnabled = true
 // lend returns the Loan a reader of s's WebSocket gives its messages' work,
 // or nil when there is none: no LoanHandler, or no wsIn.
 func (in *wsIn) lend(s *Session) *Loan {
-	if in == nil || s.srv.lh == nil || !loansEnabled {
+	if in == nil || s.srv.lh == nil {
 		return nil
 	}
 	if in.loan == nil {
