@@ -178,6 +178,36 @@ func TestParkSlowFrameWhileBusy(t *testing.T) {
 	require.False(t, s.rec.isClosed(sid))
 }
 
+// stormSession opens a WebSocket session on s, which echoes, sends it n
+// messages (after pause(j) before the j-th, to let it park) checking each
+// echo, then closes it one of three ways (by i) and waits for OnClose.
+func stormSession(t *testing.T, s *testServer, g, i, n int, pause func(j int) time.Duration) {
+	c, op := s.openWS()
+	sess := s.srv.Session(op.SID)
+	for j := range n {
+		time.Sleep(pause(j))
+		msg := fmt.Sprintf("4g%d-%d-%d", g, i, j)
+		if err := c.send(msg); err != nil {
+			t.Errorf("send %s: %v", msg, err)
+			return
+		}
+		if f, err := c.next(5 * time.Second); err != nil || string(f.data) != msg {
+			t.Errorf("echo of %s: %q, %v", msg, f.data, err)
+			return
+		}
+	}
+	switch i % 3 {
+	case 0:
+		sess.Abort("abort")
+	case 1:
+		c.close()
+	case 2:
+		go sess.Close("close")
+		c.rc.Conn.Close()
+	}
+	s.rec.waitClosed(t, op.SID, 5*time.Second)
+}
+
 // Sessions park, wake and close all at once, from every side, many times:
 // every message is delivered once, every session ends, nothing races.
 func TestParkStorm(t *testing.T) {
@@ -190,31 +220,12 @@ func TestParkStorm(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 15 {
-				c, op := s.openWS()
-				sess := s.srv.Session(op.SID)
-				for j := range i % 4 {
+				stormSession(t, s, g, i, i%4, func(j int) time.Duration {
 					if j%2 == 1 {
-						time.Sleep(time.Duration(j) * time.Millisecond) // let it park
+						return time.Duration(j) * time.Millisecond
 					}
-					msg := fmt.Sprintf("4g%d-%d-%d", g, i, j)
-					if c.send(msg) != nil {
-						return
-					}
-					if f, err := c.next(5 * time.Second); err != nil || string(f.data) != msg {
-						t.Errorf("echo of %s: %q, %v", msg, f.data, err)
-						return
-					}
-				}
-				switch i % 3 {
-				case 0:
-					sess.Abort("abort")
-				case 1:
-					c.close()
-				case 2:
-					go sess.Close("close")
-					c.rc.Conn.Close()
-				}
-				s.rec.waitClosed(t, op.SID, 5*time.Second)
+					return 0
+				})
 			}
 		}()
 	}
@@ -306,32 +317,12 @@ func TestLoanParkStorm(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 6 {
-				c, op := s.openWS()
-				sess := s.srv.Session(op.SID)
-				for j := range 10 {
+				stormSession(t, s, g, i, 10, func(j int) time.Duration {
 					if j%4 == 3 {
-						time.Sleep(time.Millisecond) // let it park
+						return time.Millisecond
 					}
-					msg := fmt.Sprintf("4g%d-%d-%d", g, i, j)
-					if c.send(msg) != nil {
-						t.Errorf("send %s", msg)
-						return
-					}
-					if f, err := c.next(5 * time.Second); err != nil || string(f.data) != msg {
-						t.Errorf("echo of %s: %q, %v", msg, f.data, err)
-						return
-					}
-				}
-				switch i % 3 {
-				case 0:
-					sess.Abort("abort")
-				case 1:
-					c.close()
-				case 2:
-					go sess.Close("close")
-					c.rc.Conn.Close()
-				}
-				s.rec.waitClosed(t, op.SID, 5*time.Second)
+					return 0
+				})
 			}
 		}()
 	}
