@@ -58,13 +58,14 @@ func (h *engineHandler) OnMessage(sess *engineio.Session, data []byte, binary bo
 func (h *engineHandler) OnMessageLoan(sess *engineio.Session, data []byte, binary bool, loan *engineio.Loan) {
 	c := sess.Value.(*conn)
 	var (
+		pk  parser.Packet // stays on the stack: nothing keeps p
 		p   *parser.Packet
 		err error
 	)
 	if binary {
 		p, err = c.dec.DecodeBinary(data)
 	} else {
-		p, err = c.dec.DecodeText(data)
+		p, err = c.dec.DecodeTextInto(&pk, data)
 	}
 	if err == nil && p != nil {
 		err = c.dispatch(p, loan)

@@ -34,7 +34,7 @@ type registry struct {
 	middlewares  []func(*Socket) error
 	onConnect    []func(*Socket)
 	onDisconnect []func(*Socket, string)
-	handlers     map[string]eventHandler
+	handlers     map[string]namedHandler
 	onAny        []func(*Socket, string, Args)
 	serverSide   map[string]func(Args, Ack) // see OnServerSideEmit
 }
@@ -43,9 +43,16 @@ type registry struct {
 // when the client asked for no acknowledgement.
 type eventHandler func(s *Socket, args Args, ack Ack)
 
+// namedHandler is a registered handler with its event's name, which the
+// events that name it then share rather than allocate.
+type namedHandler struct {
+	name string
+	h    eventHandler
+}
+
 func (s *Server) newNamespace(name string, reg *registry, parent *Namespace) *Namespace {
 	if reg == nil {
-		reg = &registry{handlers: make(map[string]eventHandler)}
+		reg = &registry{handlers: make(map[string]namedHandler)}
 	}
 	ns := &Namespace{srv: s, name: name, reg: reg, parent: parent, sockets: make(map[string]*Socket)}
 	ns.adapter = s.cfg.Adapter(ns)
@@ -84,7 +91,7 @@ func (s *Server) OfFunc(accept func(name string, auth json.RawMessage) bool) *Na
 	fam := &Namespace{
 		srv:      s,
 		name:     "",
-		reg:      &registry{handlers: make(map[string]eventHandler)},
+		reg:      &registry{handlers: make(map[string]namedHandler)},
 		accept:   accept,
 		sockets:  make(map[string]*Socket),
 		children: make(map[string]*Namespace),
@@ -218,7 +225,7 @@ func (ns *Namespace) OnEvent(event string, h func(s *Socket, args Args, ack Ack)
 
 func (ns *Namespace) setHandler(event string, h eventHandler) {
 	ns.reg.mu.Lock()
-	ns.reg.handlers[event] = h
+	ns.reg.handlers[event] = namedHandler{event, h}
 	ns.reg.mu.Unlock()
 }
 
@@ -294,5 +301,22 @@ func (ns *Namespace) remove(so *Socket) {
 func (r *registry) lookup(event string) ([]func(*Socket, string, Args), eventHandler) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.onAny, r.handlers[event]
+	return r.onAny, r.handlers[event].h
+}
+
+// eventName decodes raw, a JSON string, when it has nothing to unescape
+// (ok is false otherwise). A registered event's name comes without an
+// allocation.
+func (r *registry) eventName(raw []byte) (name string, ok bool) {
+	if !isPlainString(raw) {
+		return "", false
+	}
+	key := raw[1 : len(raw)-1]
+	r.mu.RLock()
+	e, found := r.handlers[string(key)]
+	r.mu.RUnlock()
+	if found {
+		return e.name, true
+	}
+	return string(key), true
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wirekit/socketio/internal/engineio"
@@ -430,55 +431,66 @@ func (s *Socket) reportError(err error) {
 // running (see serial), or else queues the event; it blocks while the
 // socket's handlers are far behind.
 func (s *Socket) onEvent(p *parser.Packet, loan *engineio.Loan) error {
-	elems, err := parser.SplitArray(p.Data)
+	ev := &inbound{s: s, id: p.ID}
+	elems, err := parser.AppendArray(ev.elems[:0], p.Data)
 	if err != nil || len(elems) == 0 {
 		return fmt.Errorf("event payload is not a non-empty array")
 	}
-	name, ok := plainString(elems[0])
+	name, ok := s.ns.reg.eventName(elems[0])
 	if !ok {
-		if err := json.Unmarshal(elems[0], &name); err != nil {
+		var decoded string // apart from name, which stays off the heap
+		if err := json.Unmarshal(elems[0], &decoded); err != nil {
 			return fmt.Errorf("event name is not a string")
 		}
+		name = decoded
 	}
 	if parser.IsReserved(name) {
 		return fmt.Errorf("reserved event name %q", name)
 	}
 	args := Args{elems: elems[1:], atts: p.Attachments}
-	id, hasID := p.ID, p.HasID
+	hasID := p.HasID
 	size := int64(len(p.Data))
 	for _, a := range p.Attachments {
 		size += int64(len(a))
 	}
 	if loan != nil && s.q.claimIdle(size) {
 		// Run here: neither closure escapes, nothing is queued.
-		loan.Run(func() { s.q.drain(func() { s.handleEvent(name, args, id, hasID) }, size) })
+		loan.Run(func() { s.q.drain(func() { s.handleEvent(name, args, ev, hasID) }, size) })
 		return nil
 	}
-	s.q.pushWait(func() { s.handleEvent(name, args, id, hasID) }, size,
+	s.q.pushWait(func() { s.handleEvent(name, args, ev, hasID) }, size,
 		maxQueuedEvents, s.ns.srv.cfg.MaxBufferedBytes, s.ctx.Done())
 	return nil
 }
 
-// plainString returns the value of a JSON string with nothing to unescape,
-// the usual event name, without the cost of encoding/json. ok is false for
-// anything else, which json.Unmarshal then decides on.
-func plainString(raw []byte) (string, bool) {
+// inbound is an event from the client: the backing array of its
+// arguments, and what its Ack needs, in one allocation.
+type inbound struct {
+	s     *Socket
+	id    int64
+	acked atomic.Bool
+	elems [4]json.RawMessage // the event name and up to 3 arguments
+}
+
+// isPlainString reports whether raw is a JSON string with nothing to
+// unescape, the usual event name, which then needs no encoding/json.
+func isPlainString(raw []byte) bool {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
+		return false
 	}
 	for _, c := range raw[1 : len(raw)-1] {
 		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			return "", false
+			return false
 		}
 	}
-	return string(raw[1 : len(raw)-1]), true
+	return true
 }
 
-func (s *Socket) handleEvent(name string, args Args, id int64, hasID bool) {
+func (s *Socket) handleEvent(name string, args Args, ev *inbound, hasID bool) {
 	anys, h := s.ns.reg.lookup(name)
 	var ack Ack
 	if hasID {
-		ack = s.ackFunc(id)
+		ack = ev.ack
 	}
 	for _, a := range anys {
 		if !s.safely("OnAny handler", func() { a(s, name, args) }) {
@@ -490,35 +502,29 @@ func (s *Socket) handleEvent(name string, args Args, id int64, hasID bool) {
 	}
 }
 
-// ackFunc returns the Ack that answers the client's ack id, at most once.
-func (s *Socket) ackFunc(id int64) Ack {
-	var once sync.Once
-	return func(args ...any) error {
-		err := ErrAckSent
-		once.Do(func() {
-			// Encoded straight into its Engine.IO message, after
-			// the header it has without attachments.
-			p := parser.Packet{Type: parser.Ack, Namespace: s.ns.name, ID: id, HasID: true}
-			msg := parser.AppendPacket(append(make([]byte, 0, 128), engineio.TypeMessage), &p)
-			n := len(msg)
-			var atts [][]byte
-			msg, atts, err = parser.AppendArgs(msg, args...)
-			if err != nil {
-				return
-			}
-			if !s.Connected() {
-				err = ErrDisconnected
-				return
-			}
-			if len(atts) == 0 {
-				err = s.sendErr(s.conn.replyMessage(msg))
-				return
-			}
-			p.Data, p.Attachments = msg[n:], atts // a binary ack's header differs
-			err = s.sendErr(s.conn.reply(&p))
-		})
+// ack answers the client's ack id, at most once: it is the event's Ack.
+func (ev *inbound) ack(args ...any) error {
+	if !ev.acked.CompareAndSwap(false, true) {
+		return ErrAckSent
+	}
+	s := ev.s
+	// Encoded straight into its Engine.IO message, after the header it
+	// has without attachments.
+	p := parser.Packet{Type: parser.Ack, Namespace: s.ns.name, ID: ev.id, HasID: true}
+	msg := parser.AppendPacket(append(make([]byte, 0, 128), engineio.TypeMessage), &p)
+	n := len(msg)
+	msg, atts, err := parser.AppendArgs(msg, args...)
+	if err != nil {
 		return err
 	}
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	if len(atts) == 0 {
+		return s.sendErr(s.conn.replyMessage(msg))
+	}
+	p.Data, p.Attachments = msg[n:], atts // a binary ack's header differs
+	return s.sendErr(s.conn.reply(&p))
 }
 
 // serial runs jobs one at a time, in order, on a goroutine that exists only

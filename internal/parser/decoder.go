@@ -23,6 +23,14 @@ type Decoder struct {
 // Errors wrap ErrInvalidPacket. The returned packet aliases msg (Data is a
 // sub-slice of it): the caller must not modify msg afterwards.
 func (d *Decoder) DecodeText(msg []byte) (*Packet, error) {
+	return d.DecodeTextInto(new(Packet), msg)
+}
+
+// DecodeTextInto is DecodeText decoding into *p, which it returns when the
+// packet is complete: a caller whose p does not escape decodes a packet
+// without allocating it. A binary packet that waits for its attachments
+// is copied out of p, which the caller may then reuse.
+func (d *Decoder) DecodeTextInto(p *Packet, msg []byte) (*Packet, error) {
 	if d.pending != nil {
 		d.Reset()
 		return nil, errAt(-1, "text message while waiting for binary attachments")
@@ -31,13 +39,15 @@ func (d *Decoder) DecodeText(msg []byte) (*Packet, error) {
 	if max <= 0 {
 		max = DefaultMaxAttachments
 	}
-	p, count, err := parsePacket(msg, max)
+	count, err := parsePacket(p, msg, max)
 	if err != nil {
 		return nil, err
 	}
 	if count > 0 {
-		p.Attachments = make([][]byte, 0, count)
-		d.pending, d.want = p, count
+		pending := new(Packet)
+		*pending = *p
+		pending.Attachments = make([][]byte, 0, count)
+		d.pending, d.want = pending, count
 		return nil, nil
 	}
 	if p.Type.IsBinary() {
@@ -74,7 +84,8 @@ func (d *Decoder) Reset() { d.pending, d.want = nil, 0 }
 // followed it, whose number must equal the declared count. The attachment
 // cap is DefaultMaxAttachments or len(attachments), whichever is larger.
 func Decode(msg []byte, attachments [][]byte) (*Packet, error) {
-	p, count, err := parsePacket(msg, max(DefaultMaxAttachments, len(attachments)))
+	p := new(Packet)
+	count, err := parsePacket(p, msg, max(DefaultMaxAttachments, len(attachments)))
 	if err != nil {
 		return nil, err
 	}
@@ -93,36 +104,36 @@ func Decode(msg []byte, attachments [][]byte) (*Packet, error) {
 // maxAckDigits bounds the digits of an ack id (MaxAckID has 16).
 const maxAckDigits = 16
 
-// parsePacket decodes the text part of a packet and returns it with its
-// declared attachment count.
-func parsePacket(msg []byte, maxAtts int) (*Packet, int, error) {
+// parsePacket decodes the text part of a packet into *p, which it
+// overwrites, and returns its declared attachment count.
+func parsePacket(p *Packet, msg []byte, maxAtts int) (int, error) {
 	if len(msg) == 0 {
-		return nil, 0, errAt(0, "empty packet")
+		return 0, errAt(0, "empty packet")
 	}
 	c := msg[0]
 	if c < '0' || c > '6' {
-		return nil, 0, errAt(0, "unknown packet type")
+		return 0, errAt(0, "unknown packet type")
 	}
-	p := &Packet{Type: Type(c - '0'), Namespace: "/"}
+	*p = Packet{Type: Type(c - '0'), Namespace: "/"}
 	i := 1
 	count := 0
 	if p.Type.IsBinary() {
 		start := i
 		for i < len(msg) && isDigit(msg[i]) {
 			if count > maxAtts || i-start >= 9 {
-				return nil, 0, errAt(start, "too many attachments")
+				return 0, errAt(start, "too many attachments")
 			}
 			count = count*10 + int(msg[i]-'0')
 			i++
 		}
 		if i == start {
-			return nil, 0, errAt(i, "missing attachment count")
+			return 0, errAt(i, "missing attachment count")
 		}
 		if count > maxAtts {
-			return nil, 0, errAt(start, "too many attachments")
+			return 0, errAt(start, "too many attachments")
 		}
 		if i >= len(msg) || msg[i] != '-' {
-			return nil, 0, errAt(i, "attachment count not followed by '-'")
+			return 0, errAt(i, "attachment count not followed by '-'")
 		}
 		i++
 	}
@@ -143,16 +154,16 @@ func parsePacket(msg []byte, maxAtts int) (*Packet, int, error) {
 		var id int64
 		for i < len(msg) && isDigit(msg[i]) {
 			if i-start >= maxAckDigits {
-				return nil, 0, errAt(start, "ack id too long")
+				return 0, errAt(start, "ack id too long")
 			}
 			id = id*10 + int64(msg[i]-'0')
 			i++
 		}
 		if i < len(msg) && msg[i] == '-' && start == 1 {
-			return nil, 0, errAt(start, "attachment count on a non-binary packet")
+			return 0, errAt(start, "attachment count on a non-binary packet")
 		}
 		if id > MaxAckID {
-			return nil, 0, errAt(start, "ack id too large")
+			return 0, errAt(start, "ack id too large")
 		}
 		p.ID, p.HasID = id, true
 	}
@@ -160,9 +171,9 @@ func parsePacket(msg []byte, maxAtts int) (*Packet, int, error) {
 		p.Data = msg[i:len(msg):len(msg)]
 	}
 	if err := checkPayload(p, count, i); err != nil {
-		return nil, 0, err
+		return 0, err
 	}
-	return p, count, nil
+	return count, nil
 }
 
 // checkPayload validates p.Data (which starts at offset off of the message)

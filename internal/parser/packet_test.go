@@ -404,3 +404,43 @@ func TestErrorMessage(t *testing.T) {
 		t.Fatalf("got %v, want %q", err, want)
 	}
 }
+
+// DecodeTextInto decodes a complete packet into the caller's Packet,
+// without allocating, and copies a packet that waits for attachments out
+// of it, so that the caller may reuse its Packet meanwhile.
+func TestDecodeTextInto(t *testing.T) {
+	var (
+		d Decoder
+		p Packet
+	)
+	msg := []byte(`212["echo",{"a":1}]`)
+	got, err := d.DecodeTextInto(&p, msg)
+	if err != nil || got != &p {
+		t.Fatalf("got %p (want %p), %v", got, &p, err)
+	}
+	want := Packet{Type: Event, Namespace: "/", ID: 12, HasID: true, Data: json.RawMessage(`["echo",{"a":1}]`)}
+	if !reflect.DeepEqual(p, want) {
+		t.Fatalf("got %+v, want %+v", p, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { d.DecodeTextInto(&p, msg) }); n != 0 {
+		t.Errorf("%v allocations per packet", n)
+	}
+	// Every field is overwritten.
+	if got, err = d.DecodeTextInto(&p, []byte(`2["b"]`)); err != nil || got.HasID || got.ID != 0 {
+		t.Fatalf("second packet: %+v, %v", got, err)
+	}
+	// A binary packet waits apart from p.
+	if got, err = d.DecodeTextInto(&p, []byte(`51-/x,3["a",{"_placeholder":true,"num":0}]`)); got != nil || err != nil || !d.Pending() {
+		t.Fatalf("binary packet: %v, %v, pending %v", got, err, d.Pending())
+	}
+	p = Packet{Type: Connect, Data: json.RawMessage("scribbled")}
+	got, err = d.DecodeBinary([]byte{7})
+	if err != nil || got == nil || got == &p {
+		t.Fatalf("attachment: %p, %v", got, err)
+	}
+	want = Packet{Type: BinaryEvent, Namespace: "/x", ID: 3, HasID: true,
+		Data: json.RawMessage(`["a",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{7}}}
+	if !reflect.DeepEqual(*got, want) {
+		t.Fatalf("got %+v, want %+v", *got, want)
+	}
+}

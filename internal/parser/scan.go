@@ -443,6 +443,13 @@ func scanPlaceholders(data []byte, natts int) ([]placeholder, error) {
 // wrapping ErrInvalidPacket when data is not one valid JSON array or is
 // nested deeper than MaxDepth. An empty array gives an empty, non-nil slice.
 func SplitArray(data []byte) ([]json.RawMessage, error) {
+	return AppendArray(make([]json.RawMessage, 0, 4), data)
+}
+
+// AppendArray is SplitArray appending the elements to dst, which lets the
+// caller provide their backing array; an empty array returns dst as it is.
+// On error it returns nil.
+func AppendArray(dst []json.RawMessage, data []byte) ([]json.RawMessage, error) {
 	s := scanner{data: data}
 	s.skipWS()
 	if s.pos >= len(data) || data[s.pos] != '[' {
@@ -451,7 +458,7 @@ func SplitArray(data []byte) ([]json.RawMessage, error) {
 	s.pos++
 	s.depth = 1
 	s.skipWS()
-	out := make([]json.RawMessage, 0, 4)
+	out := dst
 	if s.pos < len(data) && data[s.pos] == ']' {
 		s.pos++
 	} else {

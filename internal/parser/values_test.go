@@ -236,3 +236,27 @@ func TestUnmarshalLinear(t *testing.T) {
 		t.Fatal("mismatch")
 	}
 }
+
+// AppendArray fills the caller's backing array, without allocating while
+// it has room, and grows past it like append.
+func TestAppendArray(t *testing.T) {
+	var backing [4]json.RawMessage
+	data := []byte(`["echo",{"a":[1,2]},"x"]`)
+	got, err := AppendArray(backing[:0], data)
+	if err != nil || len(got) != 3 || &got[0] != &backing[0] || string(got[1]) != `{"a":[1,2]}` {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { AppendArray(backing[:0], data) }); n != 0 {
+		t.Errorf("%v allocations with room in dst", n)
+	}
+	got, err = AppendArray(backing[:0], []byte(`[1,2,3,4,5]`))
+	if err != nil || len(got) != 5 || string(got[4]) != "5" || string(backing[3]) != "4" {
+		t.Fatalf("past dst's capacity: %q, %v", got, err)
+	}
+	if got, err = AppendArray(backing[:0], []byte(` [ ] `)); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("empty array: %q, %v", got, err)
+	}
+	if got, err = AppendArray(backing[:0], []byte(`[1,`)); err == nil || got != nil {
+		t.Fatalf("invalid array: %q, %v", got, err)
+	}
+}

@@ -1,0 +1,110 @@
+package socketio
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// An event's name reaches its handler and the OnAny handlers whether it is
+// registered or not, and whether it needs unescaping or not.
+func TestEventNames(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		anys []string
+		hits []string
+	)
+	rs := newRawServer(t, Config{}, func(s *Server) {
+		ns := s.Of("/")
+		ns.OnAny(func(_ *Socket, name string, _ Args) {
+			mu.Lock()
+			anys = append(anys, name)
+			mu.Unlock()
+		})
+		for _, name := range []string{"hello", "héllo"} {
+			ns.OnEvent(name, func(_ *Socket, args Args, ack Ack) {
+				mu.Lock()
+				hits = append(hits, name)
+				mu.Unlock()
+				ack(args.Slice()...)
+			})
+		}
+	})
+	c := rs.open(tWebSocket)
+	connect(t, c, "/", "")
+	for i, raw := range []string{
+		`"hello"`,
+		`"hel\u006co"`, // escaped: decoded by encoding/json
+		`"héllo"`,      // not ASCII: likewise
+		`"nobody"`,     // no handler: OnAny still gets it
+		`"no\tbody"`,
+	} {
+		require.NoError(t, c.SendText(fmt.Sprintf(`42%d[%s,%d]`, i, raw, i)))
+		if i < 3 {
+			f, err := c.Next(5 * time.Second)
+			require.NoError(t, err)
+			require.Equal(t, fmt.Sprintf(`43%d[%d]`, i, i), f.text)
+		}
+	}
+	echo(t, c, 9, `"after"`) // in order: every event above has run
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"hello", "hello", "héllo"}, hits)
+	assert.Equal(t, []string{"hello", "hello", "héllo", "nobody", "no\tbody", "echo"}, anys)
+}
+
+// An event name that only becomes reserved once unescaped is refused like
+// the plain one.
+func TestEventNameReservedEscaped(t *testing.T) {
+	rs := newRawServer(t, Config{}, nil)
+	c := rs.open(tWebSocket)
+	id := connect(t, c, "/", "")
+	require.NoError(t, c.SendText(`42["\u0063onnect"]`))
+	require.Equal(t, ReasonParseError, rs.waitReason(id, 5*time.Second))
+	waitClosed(t, c, 5*time.Second)
+}
+
+// A client's Ack sends once, however many goroutines call it: the others,
+// and any later call, get ErrAckSent.
+func TestAckOnce(t *testing.T) {
+	const callers = 8
+	errs := make(chan error, callers+1)
+	rs := newRawServer(t, Config{}, func(s *Server) {
+		s.Of("/").OnEvent("twice", func(_ *Socket, _ Args, ack Ack) {
+			var wg sync.WaitGroup
+			for i := range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- ack(i)
+				}()
+			}
+			wg.Wait()
+			errs <- ack("late")
+		})
+	})
+	c := rs.open(tWebSocket)
+	connect(t, c, "/", "")
+	require.NoError(t, c.SendText(`427["twice"]`))
+	f, err := c.Next(5 * time.Second)
+	require.NoError(t, err)
+	var n int
+	_, err = fmt.Sscanf(f.text, "437[%d]", &n)
+	require.NoError(t, err, f.text)
+	sent := 0
+	for range callers + 1 {
+		if err := <-errs; err == nil {
+			sent++
+		} else {
+			require.True(t, errors.Is(err, ErrAckSent), "%v", err)
+		}
+	}
+	assert.Equal(t, 1, sent)
+	// Nothing else was sent before the next answer.
+	echo(t, c, 8, `"next"`)
+}
