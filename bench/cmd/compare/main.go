@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ var (
 	attach      = flag.String("target", "", "run the scenarios once against a server already listening on this host:port (with -pid), for profiling")
 	attachPID   = flag.Int("pid", 0, "with -target: the server's process id")
 	jsonOut     = flag.String("json", "", "also write raw results to this file (default bench/results/<time>.json)")
+	pin         = flag.Bool("pin", false, "diagnostic, not the issue's set-up: run each server on CPU 0 only and the load generator on the other CPUs (with taskset), so that they do not share cores; a Go server then runs with GOMAXPROCS=1, as the runtime follows its CPU affinity")
 
 	connectN    = flag.Int("connect-n", 2000, "connect: clients")
 	connectConc = flag.Int("connect-conc", 50, "connect: connections in flight")
@@ -174,8 +176,36 @@ func (s *server) stop() {
 	}
 }
 
-// start runs a server and waits for its "listening" line.
+// pinnedEnv marks the copy of this program that runPinned started.
+const pinnedEnv = "SOCKETIO_BENCH_PINNED"
+
+// runPinned runs this program again, with the same arguments, on every
+// CPU but CPU 0, and returns its exit code. That copy starts each server
+// on CPU 0 (see start).
+func runPinned() int {
+	if runtime.NumCPU() < 2 {
+		log.Fatal("-pin needs at least 2 CPUs")
+	}
+	cpus := "1-" + strconv.Itoa(runtime.NumCPU()-1)
+	cmd := exec.Command("taskset", append([]string{"-c", cpus, os.Args[0]}, os.Args[1:]...)...)
+	cmd.Env = append(os.Environ(), pinnedEnv+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		log.Fatalf("-pin: %v (taskset is in util-linux)", err)
+	}
+	return 0
+}
+
+// start runs a server and waits for its "listening" line. With -pin, the
+// server runs on CPU 0 only, from its first instruction (so every thread
+// it starts stays there).
 func start(name string, args []string, dir string, port int) (*server, error) {
+	if *pin {
+		args = append([]string{"taskset", "-c", "0"}, args...)
+	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
@@ -279,6 +309,9 @@ func main() {
 	log.SetFlags(log.Ltime)
 	flag.Var(extraBins, "bin", "name=path of another Go server binary built from bench/server (repeatable; list the name in -servers)")
 	flag.Parse()
+	if *pin && os.Getenv(pinnedEnv) == "" {
+		os.Exit(runPinned())
+	}
 	raiseFDLimit()
 	if *attach != "" {
 		runAttached()
@@ -482,7 +515,11 @@ func report(w io.Writer, recs []record, names []string, load0, load1 string) {
 		}
 	}
 	hasNode := slices.Contains(names, "node")
-	fmt.Fprintf(w, "\n%d rounds; 1-min load average %s at start, %s at end (2 CPUs shared with other work)\n\n", rounds, load0, load1)
+	setup := "2 CPUs shared with other work"
+	if *pin {
+		setup = "-pin: each server on CPU 0 only, the load generator on the others"
+	}
+	fmt.Fprintf(w, "\n%d rounds; 1-min load average %s at start, %s at end (%s)\n\n", rounds, load0, load1, setup)
 	fmt.Fprintf(w, "| figure | unit |")
 	for _, n := range names {
 		fmt.Fprintf(w, " %s |", n)
