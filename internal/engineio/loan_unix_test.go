@@ -89,9 +89,9 @@ func newLoanServer(t *testing.T, work func(s *Session, data string)) (*testServe
 
 // setLoanFor sets loanFor for the test (not parallel: it is global).
 func setLoanFor(t *testing.T, d time.Duration) {
-	old := loanFor
-	loanFor = d
-	t.Cleanup(func() { loanFor = old })
+	old := loanFor.Load()
+	loanFor.Store(int64(d))
+	t.Cleanup(func() { loanFor.Store(old) })
 }
 
 // A message's work runs on the goroutine that read it, and the reading
@@ -194,7 +194,7 @@ func TestLoanCloseWhileBlocked(t *testing.T) {
 // on many sessions at once: every message is delivered and answered once,
 // in order, and every session ends with its connection.
 func TestLoanStorm(t *testing.T) {
-	setLoanFor(t, 0) // the timer races every work
+	setLoanFor(t, 0) // the watchdog races every work
 	var works atomic.Int64
 	s, lr := newLoanServer(t, func(_ *Session, m string) {
 		works.Add(1)
@@ -243,4 +243,67 @@ func TestLoanStorm(t *testing.T) {
 	_, _, handed := lr.lists()
 	t.Logf("%d of %d loans taken over", len(handed), sessions*msgs)
 	assert.NotEmpty(t, handed, "with loanFor 0, some loans are taken over")
+}
+
+// Loans leave the watchdog's list once idle, and join it again with their
+// next work, many times over on many sessions, while the watchdog looks
+// as often as it can: work that blocks is always taken over. It is
+// released only by the message after it, which would never be read
+// otherwise.
+func TestLoanRelisted(t *testing.T) {
+	setLoanFor(t, 0)
+	// Widen the moment in which a Run may start as its loan is unlisted.
+	widen := func() { time.Sleep(50 * time.Microsecond) }
+	testHookUnlist.Store(&widen)
+	t.Cleanup(func() { testHookUnlist.Store(nil) })
+	var (
+		mu       sync.Mutex
+		releases = map[string]chan struct{}{}
+		stuck    atomic.Int64
+	)
+	release := func(sid string) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		if releases[sid] == nil {
+			releases[sid] = make(chan struct{}, 1)
+		}
+		return releases[sid]
+	}
+	s, _ := newLoanServer(t, func(s *Session, m string) {
+		switch {
+		case strings.HasPrefix(m, "wait"):
+			select {
+			case <-release(s.ID()):
+			case <-time.After(3 * time.Second):
+				stuck.Add(1)
+			}
+		case strings.HasPrefix(m, "free"):
+			release(s.ID()) <- struct{}{}
+		}
+	})
+	const sessions, rounds = 10, 60
+	var wg sync.WaitGroup
+	for i := range sessions {
+		c, _ := s.openWS()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.close()
+			for j := range rounds {
+				for _, m := range []string{fmt.Sprintf("wait%d", j), fmt.Sprintf("free%d", j)} {
+					c.send("4" + m)
+					if got := c.readText(5 * time.Second); got != "4"+m {
+						t.Errorf("session %d: got %q, want %q", i, got, "4"+m)
+						return
+					}
+				}
+				// Idle long enough, now and then, for the loan to be
+				// unlisted: its next work lists it again.
+				time.Sleep(time.Duration(j%7) * 150 * time.Microsecond)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Zero(t, stuck.Load(), "work that blocked was never taken over")
+	require.Eventually(t, func() bool { return readers() == 0 }, 5*time.Second, time.Millisecond)
 }
