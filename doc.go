@@ -55,10 +55,10 @@
 // TCP or Unix socket, whose socket has no handler running, is handled on
 // the reader goroutine itself, which reads on when the handler returns: no
 // goroutine is started per event. If that handler is still running after
-// a millisecond, a new goroutine takes the reading over. Either way a
-// handler may block — on a database, or on EmitWithAck to the same client
-// — and only delays the next events of that socket (by up to a
-// millisecond, the events of the connection's other namespaces); handlers
+// a millisecond (two at most), a new goroutine takes the reading over.
+// Either way a handler may block — on a database, or on EmitWithAck to the
+// same client — and only delays the next events of that socket (by up to
+// two milliseconds, the events of the connection's other namespaces); handlers
 // of different connections run in parallel. If a socket's handlers fall
 // 256 events, or Config.MaxBufferedBytes of them, behind, its connection
 // stops being read until they catch up.
