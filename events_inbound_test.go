@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,4 +108,42 @@ func TestAckOnce(t *testing.T) {
 	assert.Equal(t, 1, sent)
 	// Nothing else was sent before the next answer.
 	echo(t, c, 8, `"next"`)
+}
+
+// Handlers may be registered while events arrive: each event sees the
+// handlers registered before it was handled, without a lock per event.
+func TestRegisterWhileEventsArrive(t *testing.T) {
+	rs := newRawServer(t, Config{}, nil)
+	ns := rs.srv.Of("/")
+	c := rs.open(tWebSocket)
+	connect(t, c, "/", "")
+	var anys atomic.Int64
+	ns.OnAny(func(*Socket, string, Args) { anys.Add(1) })
+	stop := make(chan struct{})
+	registered := make(chan struct{})
+	go func() {
+		defer close(registered)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ns.OnEvent(fmt.Sprintf("e%d", i%50), func(*Socket, Args, Ack) {})
+			if i%10 == 0 {
+				ns.OnAny(func(*Socket, string, Args) {})
+			}
+		}
+	}()
+	for i := range 200 {
+		echo(t, c, i, fmt.Sprintf(`"m%d"`, i))
+	}
+	close(stop)
+	<-registered
+	ns.OnEvent("late", func(_ *Socket, args Args, ack Ack) { ack("late", args.Len()) })
+	require.NoError(t, c.SendText(`42999["late",1,2]`))
+	f, err := c.Next(5 * time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, `43999["late",2]`, f.text)
+	assert.EqualValues(t, 201, anys.Load(), "the first OnAny saw every event")
 }
