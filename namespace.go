@@ -2,8 +2,6 @@ package socketio
 
 import (
 	"encoding/json"
-	"maps"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,37 +30,13 @@ type Namespace struct {
 
 // registry holds what users register on a namespace.
 type registry struct {
-	mu           sync.RWMutex // held to register anything, and to read all but events
+	mu           sync.RWMutex
 	middlewares  []func(*Socket) error
 	onConnect    []func(*Socket)
 	onDisconnect []func(*Socket, string)
+	handlers     map[string]namedHandler
+	onAny        []func(*Socket, string, Args)
 	serverSide   map[string]func(Args, Ack) // see OnServerSideEmit
-	// events is what runs for the client's events, replaced whole by
-	// each registration (under mu): every event reads it without a lock.
-	events atomic.Pointer[eventTable]
-}
-
-// eventTable is a registry's event handlers at one moment; it never
-// changes.
-type eventTable struct {
-	handlers map[string]namedHandler
-	onAny    []func(*Socket, string, Args)
-}
-
-func newRegistry() *registry {
-	r := &registry{}
-	r.events.Store(&eventTable{handlers: map[string]namedHandler{}})
-	return r
-}
-
-// changeEvents replaces r's event table with a copy that change modifies.
-func (r *registry) changeEvents(change func(*eventTable)) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	old := r.events.Load()
-	t := &eventTable{handlers: maps.Clone(old.handlers), onAny: slices.Clip(old.onAny)}
-	change(t)
-	r.events.Store(t)
 }
 
 // eventHandler runs one event on the socket's handler goroutine. ack is nil
@@ -78,7 +52,7 @@ type namedHandler struct {
 
 func (s *Server) newNamespace(name string, reg *registry, parent *Namespace) *Namespace {
 	if reg == nil {
-		reg = newRegistry()
+		reg = &registry{handlers: make(map[string]namedHandler)}
 	}
 	ns := &Namespace{srv: s, name: name, reg: reg, parent: parent, sockets: make(map[string]*Socket)}
 	ns.adapter = s.cfg.Adapter(ns)
@@ -117,7 +91,7 @@ func (s *Server) OfFunc(accept func(name string, auth json.RawMessage) bool) *Na
 	fam := &Namespace{
 		srv:      s,
 		name:     "",
-		reg:      newRegistry(),
+		reg:      &registry{handlers: make(map[string]namedHandler)},
 		accept:   accept,
 		sockets:  make(map[string]*Socket),
 		children: make(map[string]*Namespace),
@@ -250,13 +224,17 @@ func (ns *Namespace) OnEvent(event string, h func(s *Socket, args Args, ack Ack)
 }
 
 func (ns *Namespace) setHandler(event string, h eventHandler) {
-	ns.reg.changeEvents(func(t *eventTable) { t.handlers[event] = namedHandler{event, h} })
+	ns.reg.mu.Lock()
+	ns.reg.handlers[event] = namedHandler{event, h}
+	ns.reg.mu.Unlock()
 }
 
 // OnAny adds a handler run for every event a client sends, before the
 // event's own handler.
 func (ns *Namespace) OnAny(h func(s *Socket, event string, args Args)) {
-	ns.reg.changeEvents(func(t *eventTable) { t.onAny = append(t.onAny, h) })
+	ns.reg.mu.Lock()
+	ns.reg.onAny = append(ns.reg.onAny, h)
+	ns.reg.mu.Unlock()
 }
 
 // Sockets returns the sockets connected to the namespace on this server
@@ -321,8 +299,9 @@ func (ns *Namespace) remove(so *Socket) {
 // handlers returns what runs for event: the OnAny handlers and the event's
 // handler (nil if none).
 func (r *registry) lookup(event string) ([]func(*Socket, string, Args), eventHandler) {
-	t := r.events.Load()
-	return t.onAny, t.handlers[event].h
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.onAny, r.handlers[event].h
 }
 
 // eventName decodes raw, a JSON string, when it has nothing to unescape
@@ -333,7 +312,10 @@ func (r *registry) eventName(raw []byte) (name string, ok bool) {
 		return "", false
 	}
 	key := raw[1 : len(raw)-1]
-	if e, found := r.events.Load().handlers[string(key)]; found {
+	r.mu.RLock()
+	e, found := r.handlers[string(key)]
+	r.mu.RUnlock()
+	if found {
 		return e.name, true
 	}
 	return string(key), true
