@@ -431,7 +431,7 @@ func (s *Socket) reportError(err error) {
 // running (see serial), or else queues the event; it blocks while the
 // socket's handlers are far behind.
 func (s *Socket) onEvent(p *parser.Packet, loan *engineio.Loan) error {
-	ev := &inbound{s: s, id: p.ID}
+	ev := &inbound{s: s, id: p.ID, hasID: p.HasID}
 	elems, err := parser.AppendArray(ev.elems[:0], p.Data)
 	if err != nil || len(elems) == 0 {
 		return fmt.Errorf("event payload is not a non-empty array")
@@ -448,17 +448,16 @@ func (s *Socket) onEvent(p *parser.Packet, loan *engineio.Loan) error {
 		return fmt.Errorf("reserved event name %q", name)
 	}
 	args := Args{elems: elems[1:], atts: p.Attachments}
-	hasID := p.HasID
 	size := int64(len(p.Data))
 	for _, a := range p.Attachments {
 		size += int64(len(a))
 	}
 	if loan != nil && s.q.claimIdle(size) {
 		// Run here: neither closure escapes, nothing is queued.
-		loan.Run(func() { s.q.drain(func() { s.handleEvent(name, args, ev, hasID) }, size) })
+		loan.Run(func() { s.q.drain(func() { s.handleEvent(name, args, ev) }, size) })
 		return nil
 	}
-	s.q.pushWait(func() { s.handleEvent(name, args, ev, hasID) }, size,
+	s.q.pushWait(func() { s.handleEvent(name, args, ev) }, size,
 		maxQueuedEvents, s.ns.srv.cfg.MaxBufferedBytes, s.ctx.Done())
 	return nil
 }
@@ -468,6 +467,7 @@ func (s *Socket) onEvent(p *parser.Packet, loan *engineio.Loan) error {
 type inbound struct {
 	s     *Socket
 	id    int64
+	hasID bool // the client asked for an ack
 	acked atomic.Bool
 	elems [4]json.RawMessage // the event name and up to 3 arguments
 }
@@ -486,10 +486,10 @@ func isPlainString(raw []byte) bool {
 	return true
 }
 
-func (s *Socket) handleEvent(name string, args Args, ev *inbound, hasID bool) {
+func (s *Socket) handleEvent(name string, args Args, ev *inbound) {
 	anys, h := s.ns.reg.lookup(name)
 	var ack Ack
-	if hasID {
+	if ev.hasID {
 		ack = ev.ack
 	}
 	for _, a := range anys {
