@@ -243,8 +243,15 @@ func (c *Client) WriteText(p []byte) error { return c.writeFrame(0x1, p) }
 func (c *Client) writeFrame(op byte, p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	b := c.wbuf[:0]
-	b = append(b, 0x80|op)
+	c.wbuf = maskFrame(c.wbuf[:0], op, c.mask, p)
+	_, err := c.conn.Write(c.wbuf)
+	return err
+}
+
+// maskFrame appends a final client frame of opcode op carrying p, masked
+// with mask, to dst.
+func maskFrame(dst []byte, op byte, mask [4]byte, p []byte) []byte {
+	b := append(dst, 0x80|op)
 	switch n := len(p); {
 	case n <= 125:
 		b = append(b, 0x80|byte(n))
@@ -253,15 +260,57 @@ func (c *Client) writeFrame(op byte, p []byte) error {
 	default:
 		b = append(b, 0x80|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
-	b = append(b, c.mask[:]...)
+	b = append(b, mask[:]...)
 	off := len(b)
 	b = append(b, p...)
 	for i := range p {
-		b[off+i] ^= c.mask[i&3]
+		b[off+i] ^= mask[i&3]
 	}
-	c.wbuf = b
-	_, err := c.conn.Write(b)
-	return err
+	return b
+}
+
+// parseFrame splits the first whole frame off b: its opcode, its payload
+// (unmasked in place if the sender masked it, which servers do not) and
+// the bytes after it. ok is false while b holds no whole frame. Like
+// readFrame, it ignores fragmentation, which neither server measured uses.
+func parseFrame(b []byte) (op byte, p, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return 0, nil, b, false
+	}
+	op = b[0] & 0x0f
+	n := uint64(b[1] & 0x7f)
+	h := 2
+	switch n {
+	case 126:
+		if len(b) < 4 {
+			return 0, nil, b, false
+		}
+		n, h = uint64(b[2])<<8|uint64(b[3]), 4
+	case 127:
+		if len(b) < 10 {
+			return 0, nil, b, false
+		}
+		n = 0
+		for _, x := range b[2:10] {
+			n = n<<8 | uint64(x)
+		}
+		h = 10
+	}
+	masked := b[1]&0x80 != 0
+	if masked {
+		h += 4
+	}
+	if len(b) < h || uint64(len(b)-h) < n {
+		return 0, nil, b, false
+	}
+	p = b[h : h+int(n)]
+	if masked {
+		m := b[h-4 : h]
+		for i := range p {
+			p[i] ^= m[i&3]
+		}
+	}
+	return op, p, b[h+int(n):], true
 }
 
 // Emit sends `42[<event>,<args...>]`, with an ack id when id >= 0. args

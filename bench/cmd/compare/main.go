@@ -61,6 +61,7 @@ var (
 	echoWarm    = flag.Duration("echo-warm", time.Second, "echo: warm-up")
 	echoDur     = flag.Duration("echo-dur", 5*time.Second, "echo: measured time")
 	echoRate    = flag.Int("echo-rate", 15000, "echorate: events per second, all clients together (open loop)")
+	echoDriver  = flag.String("echo-driver", "loop", "echo: how the load generator drives its clients: loop (one goroutine over an epoll set, Linux) or goroutines (one per client)")
 	echoPayload = flag.String("echo-payload", `{"user":"ann","text":"hello, world","n":12345,"tags":["a","b","c"]}`, "echo: payload (JSON)")
 	bcastRecv   = flag.Int("bcast-receivers", 500, "broadcast: receivers in the room")
 	bcastN      = flag.Int("bcast-n", 400, "broadcast: messages per phase")
@@ -309,6 +310,12 @@ func main() {
 	log.SetFlags(log.Ltime)
 	flag.Var(extraBins, "bin", "name=path of another Go server binary built from bench/server (repeatable; list the name in -servers)")
 	flag.Parse()
+	switch *echoDriver {
+	case "loop", "goroutines":
+		loadgen.EchoDriver = *echoDriver
+	default:
+		log.Fatalf("-echo-driver: %q is neither loop nor goroutines", *echoDriver)
+	}
 	if *pin && os.Getenv(pinnedEnv) == "" {
 		os.Exit(runPinned())
 	}
