@@ -147,3 +147,48 @@ func TestRegisterWhileEventsArrive(t *testing.T) {
 	assert.Equal(t, `43999["late",2]`, f.text)
 	assert.EqualValues(t, 201, anys.Load(), "the first OnAny saw every event")
 }
+
+// Packets for a namespace that the server has just left, sent before the
+// client could know, are dropped: the connection stays, the client gets
+// the server's DISCONNECT, and the connection's other namespaces go on.
+// (A namespace never joined still closes the connection: see
+// TestHostileSocketIO.)
+func TestPacketsAfterServerDisconnect(t *testing.T) {
+	admins := make(chan *Socket, 1)
+	var rs *rawServer
+	rs = newRawServer(t, Config{}, func(s *Server) {
+		ns := s.Of("/admin")
+		ns.OnConnect(func(so *Socket) { admins <- so })
+		ns.OnEvent("echo", func(_ *Socket, args Args, ack Ack) {
+			if ack != nil {
+				ack(args.Slice()...)
+			}
+		})
+		ns.OnDisconnect(func(so *Socket, reason string) { rs.reason(so.ID()) <- reason })
+	})
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			c := rs.open(tr)
+			connect(t, c, "/", "")
+			id := connect(t, c, "/admin", "")
+			so := <-admins
+			so.Disconnect(false)
+			assert.Equal(t, ReasonServerDisconnect, rs.waitReason(id, 5*time.Second))
+			// Not yet read: the client does not know. An event, an
+			// ack and its own DISCONNECT all cross the server's.
+			require.NoError(t, c.SendText(`42/admin,["echo",1]`, `43/admin,5[]`, `41/admin,`))
+			f, err := c.Next(5 * time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, "41/admin,", f.text)
+			echo(t, c, 7, `"still here"`) // "/" goes on
+
+			// And "/admin" can be joined again.
+			connect(t, c, "/admin", "")
+			<-admins
+			require.NoError(t, c.SendText(`42/admin,3["echo","again"]`))
+			f, err = c.Next(5 * time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, `43/admin,3["again"]`, f.text)
+		})
+	}
+}

@@ -3,6 +3,7 @@ package socketio
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ type conn struct {
 
 	mu        sync.Mutex
 	sockets   map[string]*Socket // by namespace, connecting or connected
+	left      []string           // namespaces whose socket has gone, latest last (see gone)
 	joined    bool               // some namespace was joined: no longer "connecting"
 	closed    bool
 	connTimer *time.Timer
@@ -114,12 +116,42 @@ func (c *conn) socket(nsp string) *Socket {
 	return c.sockets[nsp]
 }
 
-func (c *conn) removeSocket(so *Socket) {
+// removeSocket forgets so, which has been disconnected; joined: it had
+// been connected (see gone).
+func (c *conn) removeSocket(so *Socket, joined bool) {
 	c.mu.Lock()
 	if c.sockets[so.ns.name] == so {
 		delete(c.sockets, so.ns.name)
+		if joined && !slices.Contains(c.left, so.ns.name) {
+			if len(c.left) == maxLeft {
+				c.left = append(c.left[:0], c.left[1:]...)
+			}
+			c.left = append(c.left, so.ns.name)
+		}
 	}
 	c.mu.Unlock()
+}
+
+// maxLeft bounds conn.left: a client that joins and leaves namespace after
+// namespace makes it forget the oldest.
+const maxLeft = 16
+
+// gone reports whether a packet for namespace nsp, whose socket is so (nil
+// if none), is one the client may well have sent before it learnt that
+// the socket had gone: the server disconnected it (or the client did, and
+// a packet crossed), and the DISCONNECT is on its way. Such packets are
+// dropped; closing the connection for them, as for packets that make no
+// sense, would also drop that DISCONNECT, and the client would reconnect
+// the socket the server had just turned away.
+func (c *conn) gone(nsp string, so *Socket) bool {
+	if so != nil {
+		so.mu.Lock()
+		defer so.mu.Unlock()
+		return so.state == stateDisconnected
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.left, nsp)
 }
 
 // dispatch handles one packet from the client, on the goroutine that read
@@ -133,6 +165,9 @@ func (c *conn) dispatch(p *parser.Packet, loan *engineio.Loan) error {
 	case parser.Disconnect:
 		so := c.socket(p.Namespace)
 		if so == nil {
+			if c.gone(p.Namespace, nil) {
+				return nil
+			}
 			return fmt.Errorf("disconnect from namespace %q not joined", p.Namespace)
 		}
 		so.disconnect(ReasonClientDisconnect, false)
@@ -140,12 +175,18 @@ func (c *conn) dispatch(p *parser.Packet, loan *engineio.Loan) error {
 	case parser.Event, parser.BinaryEvent:
 		so := c.socket(p.Namespace)
 		if so == nil || !so.Connected() {
+			if c.gone(p.Namespace, so) {
+				return nil
+			}
 			return fmt.Errorf("event for namespace %q not joined", p.Namespace)
 		}
 		return so.onEvent(p, loan)
 	case parser.Ack, parser.BinaryAck:
 		so := c.socket(p.Namespace)
 		if so == nil || !so.Connected() {
+			if c.gone(p.Namespace, so) {
+				return nil
+			}
 			return fmt.Errorf("ack for namespace %q not joined", p.Namespace)
 		}
 		so.onAck(p)
@@ -181,6 +222,7 @@ func (c *conn) connect(p *parser.Packet) error {
 	so := newSocket(ns, c, auth)
 	c.mu.Lock()
 	c.sockets[name] = so
+	c.left = slices.DeleteFunc(c.left, func(n string) bool { return n == name })
 	c.mu.Unlock()
 	so.q.push(so.runConnect)
 	return nil

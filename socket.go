@@ -303,7 +303,7 @@ func (s *Socket) disconnect(reason string, notify bool) {
 	s.mu.Unlock()
 	s.cancel()
 	s.q.close()
-	s.conn.removeSocket(s)
+	s.conn.removeSocket(s, prev == stateConnected)
 	if prev != stateConnected {
 		return
 	}
@@ -344,7 +344,7 @@ func (s *Socket) runConnect() {
 		s.mu.Unlock()
 		s.cancel()
 		s.q.close()
-		s.conn.removeSocket(s)
+		s.conn.removeSocket(s, false)
 		if wasConnecting {
 			var ce *ConnectError
 			if !errors.As(err, &ce) {

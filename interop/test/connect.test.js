@@ -137,3 +137,24 @@ h.scenario("server-side disconnect: io server disconnect", async (t) => {
   assert.equal(attempts, 0, "the manager must not reconnect");
   assert.equal(root.connected || admin.connected, false);
 });
+
+h.scenario("a socket kicked while it emits is told, and stays kicked", async (t) => {
+  // The client's emits cross the server's DISCONNECT. The client must still
+  // get the DISCONNECT, or the manager would reconnect the socket the
+  // server turned away. (This server drops the crossing packets and keeps
+  // the connection; Node closes the connection after the DISCONNECT, and
+  // the manager reconnects "/" alone.)
+  const m = await h.manager(t, { reconnection: true, reconnectionDelay: 50 });
+  const root = m.socket("/");
+  const admin = m.socket("/admin");
+  await Promise.all([h.connected(root), h.connected(admin)]);
+  await h.settled(root, t);
+  const gone = h.once(admin, "disconnect");
+  admin.emit("disconnect-me");
+  for (let i = 0; i < 20; i++) admin.emit("echo", i);
+  const [reason] = await gone;
+  assert.equal(reason, "io server disconnect");
+  await h.sleep(300);
+  assert.equal(admin.connected, false, "the kicked socket stays out");
+  assert.equal(await root.timeout(5000).emitWithAck("echo", "still here"), "still here");
+});
