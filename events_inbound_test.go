@@ -148,6 +148,65 @@ func TestRegisterWhileEventsArrive(t *testing.T) {
 	assert.EqualValues(t, 201, anys.Load(), "the first OnAny saw every event")
 }
 
+// An event whose name is a number, which socket.io-parser allows, is the
+// event named as JavaScript writes that number, as on the Node server.
+func TestNumericEventNames(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		anys []string
+	)
+	rs := newRawServer(t, Config{}, func(s *Server) {
+		ns := s.Of("/")
+		ns.OnAny(func(_ *Socket, name string, _ Args) {
+			mu.Lock()
+			anys = append(anys, name)
+			mu.Unlock()
+		})
+		for _, name := range []string{"42", "1000", "1.5e-8"} {
+			ns.OnEvent(name, func(_ *Socket, args Args, ack Ack) { ack(name) })
+		}
+	})
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			mu.Lock()
+			anys = nil
+			mu.Unlock()
+			c := rs.open(tr)
+			id := connect(t, c, "/", "")
+			for i, raw := range []string{`42,"a"`, `1e3`, `15e-9`, `-0`} {
+				require.NoError(t, c.SendText(fmt.Sprintf(`42%d[%s]`, i, raw)))
+				if i < 3 {
+					f, err := c.Next(5 * time.Second)
+					require.NoError(t, err)
+					require.Equal(t, fmt.Sprintf(`43%d["%s"]`, i, []string{"42", "1000", "1.5e-8"}[i]), f.text)
+				}
+			}
+			echo(t, c, 9, `"after"`) // still connected, every event above has run
+			mu.Lock()
+			assert.Equal(t, []string{"42", "1000", "1.5e-8", "0", "echo"}, anys)
+			mu.Unlock()
+			select {
+			case r := <-rs.reason(id):
+				t.Fatalf("disconnected: %s", r)
+			default:
+			}
+		})
+	}
+}
+
+// jsNumberName agrees with String(JSON.parse(s)) in Node.
+func TestJSNumberName(t *testing.T) {
+	for in, want := range map[string]string{
+		"42": "42", "-0": "0", "1.50": "1.5", "1e3": "1000", "1e21": "1e+21",
+		"1.5e-8": "1.5e-8", "0.0000001": "1e-7", "0.000001": "0.000001",
+		"1e999": "Infinity", "-1e999": "-Infinity", "-12.5e-10": "-1.25e-9",
+		"5e-324": "5e-324", "0.1": "0.1", "123456789012": "123456789012",
+		"-7": "-7", "1e-400": "0",
+	} {
+		assert.Equal(t, want, jsNumberName([]byte(in)), in)
+	}
+}
+
 // Packets for a namespace that the server has just left, sent before the
 // client could know, are dropped: the connection stays, the client gets
 // the server's DISCONNECT, and the connection's other namespaces go on.

@@ -193,7 +193,7 @@ func TestHostileSocketIO(t *testing.T) {
 		{name: "junk before array", send: ev(`2abc["echo"]`), want: ReasonParseError},
 		{name: "empty array", send: ev("2[]"), want: ReasonParseError},
 		{name: "null name", send: ev("2[null]"), want: ReasonParseError},
-		{name: "number name", send: ev("2[42]"), want: ReasonParseError},
+		{name: "number name", send: ev("2[42]")}, // socket.io-parser allows it: event "42"
 		{name: "object name", send: ev(`2[{"toString":"x"}]`), want: ReasonParseError},
 		{name: "array name", send: ev(`2[["echo"]]`), want: ReasonParseError},
 		{name: "no payload", send: ev("2"), want: ReasonParseError},

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -439,7 +442,9 @@ func (s *Socket) onEvent(p *parser.Packet, loan *engineio.Loan) error {
 	name, ok := s.ns.reg.eventName(elems[0])
 	if !ok {
 		var decoded string // apart from name, which stays off the heap
-		if err := json.Unmarshal(elems[0], &decoded); err != nil {
+		if c := elems[0][0]; c == '-' || c >= '0' && c <= '9' {
+			decoded = jsNumberName(elems[0])
+		} else if err := json.Unmarshal(elems[0], &decoded); err != nil {
 			return fmt.Errorf("event name is not a string")
 		}
 		name = decoded
@@ -470,6 +475,29 @@ type inbound struct {
 	hasID bool // the client asked for an ack
 	acked atomic.Bool
 	elems [4]json.RawMessage // the event name and up to 3 arguments
+}
+
+// jsNumberName returns the string JavaScript makes of the JSON number raw
+// (String(JSON.parse(raw))): the name the Node server gives an event whose
+// name is a number, which socket.io-parser allows. A handler registered
+// for "42" receives 42[42,...]; 1e3 is "1000", 1.5e-8 is "1.5e-8".
+func jsNumberName(raw []byte) string {
+	f, _ := strconv.ParseFloat(string(raw), 64) // ±Inf when out of range
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		return "0" // -0 too
+	}
+	if a := math.Abs(f); a >= 1e-6 && a < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	// JavaScript writes the exponent with no leading zeros: 1.5e-8.
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	i := strings.LastIndexAny(e, "+-")
+	return e[:i+1] + strings.TrimLeft(e[i+1:], "0")
 }
 
 // isPlainString reports whether raw is a JSON string with nothing to

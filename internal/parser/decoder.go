@@ -208,8 +208,10 @@ func checkPayload(p *Packet, count, off int) error {
 		if first != '[' {
 			return errAt(off, "EVENT payload is not an array")
 		}
+		// The name is a string, or a number, as socket.io-parser allows
+		// (the Node server's event is then the number's string).
 		j := skipWS(data, skipWS(data, 0)+1)
-		if data[j] != '"' {
+		if c := data[j]; c != '"' && c != '-' && (c < '0' || c > '9') {
 			return errAt(off+j, "EVENT payload does not start with an event name")
 		}
 	case Ack, BinaryAck:

@@ -54,6 +54,8 @@ func TestDecodeValid(t *testing.T) {
 		{`2/admin,7["a"]`, nil, Packet{Type: Event, Namespace: "/admin", ID: 7, HasID: true, Data: json.RawMessage(`["a"]`)}},
 		{`29007199254740991["a"]`, nil, Packet{Type: Event, Namespace: "/", ID: MaxAckID, HasID: true, Data: json.RawMessage(`["a"]`)}},
 		{`2 ["a"] `, nil, Packet{Type: Event, Namespace: "/", Data: json.RawMessage(` ["a"] `)}},
+		{`2[1,"a"]`, nil, Packet{Type: Event, Namespace: "/", Data: json.RawMessage(`[1,"a"]`)}}, // socket.io-parser allows numbers
+		{`2[-1.5e3]`, nil, Packet{Type: Event, Namespace: "/", Data: json.RawMessage(`[-1.5e3]`)}},
 		{`2["\u0063onnect"]`, nil, Packet{Type: Event, Namespace: "/", Data: json.RawMessage(`["\u0063onnect"]`)}},
 		{`2["a",{"_placeholder":false,"num":0}]`, nil, Packet{Type: Event, Namespace: "/", Data: json.RawMessage(`["a",{"_placeholder":false,"num":0}]`)}},
 		{`3/admin,12[]`, nil, Packet{Type: Ack, Namespace: "/admin", ID: 12, HasID: true, Data: json.RawMessage(`[]`)}},
@@ -116,7 +118,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{`2[]`, "does not start with an event name"},
 		{`2[ ]`, "does not start with an event name"},
 		{`2[null]`, "does not start with an event name"},
-		{`2[1,"a"]`, "does not start with an event name"},
+		{`2[true,"a"]`, "does not start with an event name"},
 		{`2[{"toString":"x"}]`, "does not start with an event name"},
 		{`2[["a"]]`, "does not start with an event name"},
 		{`2["a"`, "unexpected end of JSON"},
