@@ -17,6 +17,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Packet type bytes.
@@ -111,6 +112,18 @@ func decodePayload(body []byte, fn func(decodedPacket) error) error {
 		}
 	}
 	return nil
+}
+
+// validUTF8 returns body with each run of bytes that is not UTF-8 replaced
+// by U+FFFD, as Node reads a polling body (Buffer.toString): the packets
+// in it may be sent on to other clients in WebSocket text frames, which
+// must be UTF-8 (a browser closes the connection over one that is not).
+// A valid body, the usual case, is returned as it is.
+func validUTF8(body []byte) []byte {
+	if utf8.Valid(body) {
+		return body
+	}
+	return bytes.ToValidUTF8(body, []byte("\uFFFD"))
 }
 
 // appendPayload appends packets to dst as a polling payload.

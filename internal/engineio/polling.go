@@ -184,7 +184,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	s.postRC = nil
 	s.mu.Unlock()
 	if err == nil {
-		err = decodePayload(body, s.onPolled)
+		err = decodePayload(validUTF8(body), s.onPolled)
 	}
 	// Done before answering: a client that completes an upgrade as soon as
 	// it reads "ok" must find no POST in progress.

@@ -4,14 +4,17 @@ import (
 	"errors"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/websocket"
 )
 
 // Close codes sent in WebSocket close frames.
 const (
-	closeNormal   = 1000
-	closeTooLarge = 1009
+	closeNormal        = 1000
+	closeProtocolError = 1002 // bad framing
+	closeInvalidData   = 1007 // a text message that is not UTF-8
+	closeTooLarge      = 1009
 )
 
 var (
@@ -295,14 +298,25 @@ func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) (gone bool) {
 		}
 		f, err := readMessage(ws, s.srv.cfg.MaxPayload)
 		if err != nil {
-			if errors.Is(err, websocket.ErrFrameTooLarge) {
-				s.mu.Lock()
-				s.closeCode = closeTooLarge
-				s.mu.Unlock()
-				s.closeNow(ReasonTransportError, false)
+			code := 0
+			switch {
+			case errors.Is(err, websocket.ErrFrameTooLarge):
+				code = closeTooLarge
+			case errors.Is(err, errFragments), errors.Is(err, errReserved):
+				code = closeProtocolError
+			}
+			if code != 0 {
+				s.failWebSocket(code)
 				return false
 			}
 			s.closeNow(ReasonTransportClose, false)
+			return false
+		}
+		if !f.binary && !utf8.Valid(f.data) {
+			// RFC 6455 fails such a connection, as Node's ws does; sent
+			// on, the bytes would make the browsers that receive them
+			// close their own connections.
+			s.failWebSocket(closeInvalidData)
 			return false
 		}
 		p := decodedPacket{typ: TypeMessage, data: f.data, binary: true}
@@ -325,6 +339,15 @@ func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) (gone bool) {
 			return false
 		}
 	}
+}
+
+// failWebSocket closes the session for what its client sent over
+// WebSocket, with close code code.
+func (s *Session) failWebSocket(code int) {
+	s.mu.Lock()
+	s.closeCode = code
+	s.mu.Unlock()
+	s.closeNow(ReasonTransportError, false)
 }
 
 // writeLoop is the session's writer goroutine: it runs while there is

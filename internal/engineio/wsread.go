@@ -10,7 +10,10 @@ import (
 // maxFragments bounds the frames one WebSocket message may be split into.
 const maxFragments = 4096
 
-var errFragments = errors.New("engineio: invalid WebSocket fragmentation")
+var (
+	errFragments = errors.New("engineio: invalid WebSocket fragmentation")
+	errReserved  = errors.New("engineio: WebSocket frame with reserved bits set")
+)
 
 // readMessage reads one WebSocket message, reassembling a message the peer
 // split into several frames (browsers split large messages: Chromium sends
@@ -41,6 +44,9 @@ func readMessage(ws *websocket.Conn, max int64) (wsFrame, error) {
 		}
 		if hlen == 0 {
 			return wsFrame{}, errFragments
+		}
+		if first&0x70 != 0 {
+			return wsFrame{}, errReserved // no extension was agreed
 		}
 		fin, opcode := first&0x80 != 0, first&0x0f
 		data, err := ws.HandleFrame(fr)

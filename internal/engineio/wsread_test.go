@@ -141,26 +141,59 @@ func TestWebSocketFragmentedMessages(t *testing.T) {
 	assert.Equal(t, []string{"4" + big, "bin:\x01\x02\x03", "4small"}, got)
 }
 
-func TestWebSocketBadFragments(t *testing.T) {
+// Frames that break RFC 6455 fail the connection with the close code it
+// prescribes (1002 for framing, 1007 for a text message that is not
+// UTF-8), as Node's ws does, and deliver nothing.
+func TestWebSocketBadFrames(t *testing.T) {
 	t.Parallel()
-	cases := map[string]func(c *rawWS){
-		"continuation first": func(c *rawWS) { c.frame(true, 0, []byte("4x")) },
-		"data frame inside a message": func(c *rawWS) {
+	cases := map[string]struct {
+		send func(c *rawWS)
+		code uint16
+	}{
+		"continuation first": {func(c *rawWS) { c.frame(true, 0, []byte("4x")) }, closeProtocolError},
+		"data frame inside a message": {func(c *rawWS) {
 			c.frame(false, 1, []byte("4a"))
 			c.frame(true, 1, []byte("4b"))
-		},
+		}, closeProtocolError},
+		"reserved bit, no extension": {func(c *rawWS) {
+			f := maskedFrame(true, 1, []byte("4x"))
+			f[0] |= 0x40 // RSV1: compressed, which was not agreed
+			_, err := c.conn.Write(f)
+			require.NoError(c.t, err)
+		}, closeProtocolError},
+		"text that is not UTF-8": {func(c *rawWS) { c.frame(true, 1, []byte("4A\xffZ")) }, closeInvalidData},
+		"text fragments that are not UTF-8 together": {func(c *rawWS) {
+			c.frame(false, 1, []byte("4\xe2\x82"))
+			c.frame(true, 0, []byte("x"))
+		}, closeInvalidData},
 	}
-	for name, send := range cases {
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newTestServer(t, quietConfig(), nil)
 			c := dialRawWS(t, s)
 			sid := c.open()
-			send(c)
-			s.rec.waitClosed(t, sid, 2*time.Second)
+			tc.send(c)
+			for {
+				op, p, ok := c.read()
+				require.True(t, ok, "no close frame")
+				if op == 0x8 {
+					require.GreaterOrEqual(t, len(p), 2)
+					assert.Equal(t, tc.code, binary.BigEndian.Uint16(p))
+					break
+				}
+			}
+			assert.Equal(t, ReasonTransportError, s.rec.waitClosed(t, sid, 2*time.Second))
 			assert.Empty(t, s.rec.messages(sid))
 		})
 	}
+	// Split between fragments, a character is whole.
+	s := newTestServer(t, quietConfig(), nil)
+	c := dialRawWS(t, s)
+	sid := c.open()
+	c.frame(false, 1, []byte("4\xe2\x82"))
+	c.frame(true, 0, []byte("\xac"))
+	assert.Equal(t, []string{"\u20ac"}, s.rec.waitMessages(t, sid, 1, 2*time.Second))
 }
 
 // The total of a fragmented message counts against MaxPayload, before the
