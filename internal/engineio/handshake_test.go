@@ -39,6 +39,23 @@ func TestHandshakePolling(t *testing.T) {
 	assert.NotEqual(t, op.SID, op2.SID)
 }
 
+// No polling response may be cached by a proxy or the browser: each is one
+// exchange of a session.
+func TestPollingNoStore(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, fastConfig(), nil)
+	res := s.mustDo("GET", "EIO=4&transport=polling", "", nil)
+	assert.Equal(t, "no-store", res.header.Get("Cache-Control"), "handshake")
+	sid := parseOpen(t, res.body).SID
+	q := "EIO=4&transport=polling&sid=" + sid
+	res = s.mustDo("POST", q, "4hi", nil)
+	require.Equal(t, 200, res.status)
+	assert.Equal(t, "no-store", res.header.Get("Cache-Control"), "POST")
+	res = s.mustDo("GET", q, "", nil)
+	require.Equal(t, 200, res.status)
+	assert.Equal(t, "no-store", res.header.Get("Cache-Control"), "GET")
+}
+
 func TestHandshakeDefaults(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, Config{}, nil)

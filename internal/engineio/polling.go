@@ -211,6 +211,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=UTF-8")
 	h.Set("Content-Length", "2")
+	h.Set("Cache-Control", "no-store")
 	w.Write([]byte("ok"))
 }
 
