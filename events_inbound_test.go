@@ -248,6 +248,12 @@ func TestPacketsAfterServerDisconnect(t *testing.T) {
 			f, err = c.Next(5 * time.Second)
 			require.NoError(t, err)
 			assert.Equal(t, `43/admin,3["again"]`, f.text)
+
+			// A client that leaves by itself knows it has: an event
+			// after its DISCONNECT makes no sense, and closes the
+			// connection.
+			require.NoError(t, c.SendText(`41/admin,`, `42/admin,["echo",2]`))
+			waitClosed(t, c, 5*time.Second)
 		})
 	}
 }

@@ -116,13 +116,13 @@ func (c *conn) socket(nsp string) *Socket {
 	return c.sockets[nsp]
 }
 
-// removeSocket forgets so, which has been disconnected; joined: it had
-// been connected (see gone).
-func (c *conn) removeSocket(so *Socket, joined bool) {
+// removeSocket forgets so, which has been disconnected; kicked: it had
+// been connected, and the server disconnected it (see gone).
+func (c *conn) removeSocket(so *Socket, kicked bool) {
 	c.mu.Lock()
 	if c.sockets[so.ns.name] == so {
 		delete(c.sockets, so.ns.name)
-		if joined && !slices.Contains(c.left, so.ns.name) {
+		if kicked && !slices.Contains(c.left, so.ns.name) {
 			if len(c.left) == maxLeft {
 				c.left = append(c.left[:0], c.left[1:]...)
 			}
@@ -138,8 +138,9 @@ const maxLeft = 16
 
 // gone reports whether a packet for namespace nsp, whose socket is so (nil
 // if none), is one the client may well have sent before it learnt that
-// the socket had gone: the server disconnected it (or the client did, and
-// a packet crossed), and the DISCONNECT is on its way. Such packets are
+// the socket had gone: the server disconnected it, and the DISCONNECT is
+// on its way. (A client that left by itself knows: its packets for the
+// namespace close the connection, as on Node.) Such packets are
 // dropped; closing the connection for them, as for packets that make no
 // sense, would also drop that DISCONNECT, and the client would reconnect
 // the socket the server had just turned away.

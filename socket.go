@@ -306,7 +306,7 @@ func (s *Socket) disconnect(reason string, notify bool) {
 	s.mu.Unlock()
 	s.cancel()
 	s.q.close()
-	s.conn.removeSocket(s, prev == stateConnected)
+	s.conn.removeSocket(s, prev == stateConnected && notify)
 	if prev != stateConnected {
 		return
 	}
