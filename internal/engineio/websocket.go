@@ -35,6 +35,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sess *Se
 		writeError(w, codeBadRequest, "WebSocket needs an HTTP/1.1 connection")
 		return
 	}
+	if r.Header.Get("Sec-WebSocket-Version") != "13" {
+		// RFC 6455's version, the only one browsers speak (x/net would
+		// also take the drafts' 8).
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		writeError(w, codeBadRequest, "Unsupported WebSocket version")
+		return
+	}
 	resp, out, in, err := hijack(w)
 	if err != nil {
 		return
@@ -302,7 +309,7 @@ func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) (gone bool) {
 			switch {
 			case errors.Is(err, websocket.ErrFrameTooLarge):
 				code = closeTooLarge
-			case errors.Is(err, errFragments), errors.Is(err, errReserved):
+			case errors.Is(err, errFragments), errors.Is(err, errBadFrame):
 				code = closeProtocolError
 			}
 			if code != 0 {

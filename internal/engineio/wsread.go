@@ -12,7 +12,7 @@ const maxFragments = 4096
 
 var (
 	errFragments = errors.New("engineio: invalid WebSocket fragmentation")
-	errReserved  = errors.New("engineio: WebSocket frame with reserved bits set")
+	errBadFrame  = errors.New("engineio: WebSocket frame not masked, or with reserved bits set")
 )
 
 // readMessage reads one WebSocket message, reassembling a message the peer
@@ -35,18 +35,21 @@ func readMessage(ws *websocket.Conn, max int64) (wsFrame, error) {
 		}
 		// The header is read before HandleFrame discards it: x/net keeps
 		// the FIN bit to itself.
-		var first byte
+		var first, second byte
 		hlen := 0
 		if h, ok := fr.HeaderReader().(interface{ Bytes() []byte }); ok {
-			if hb := h.Bytes(); len(hb) > 0 {
-				first, hlen = hb[0], len(hb)
+			if hb := h.Bytes(); len(hb) > 1 {
+				first, second, hlen = hb[0], hb[1], len(hb)
 			}
 		}
 		if hlen == 0 {
 			return wsFrame{}, errFragments
 		}
-		if first&0x70 != 0 {
-			return wsFrame{}, errReserved // no extension was agreed
+		if first&0x70 != 0 || second&0x80 == 0 {
+			// Reserved bits, with no extension agreed; or not masked,
+			// which x/net's HandleFrame would answer with a close frame
+			// of its own, before the session's.
+			return wsFrame{}, errBadFrame
 		}
 		fin, opcode := first&0x80 != 0, first&0x0f
 		data, err := ws.HandleFrame(fr)

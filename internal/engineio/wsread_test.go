@@ -161,6 +161,10 @@ func TestWebSocketBadFrames(t *testing.T) {
 			_, err := c.conn.Write(f)
 			require.NoError(c.t, err)
 		}, closeProtocolError},
+		"not masked": {func(c *rawWS) {
+			_, err := c.conn.Write([]byte{0x81, 2, '4', 'x'})
+			require.NoError(c.t, err)
+		}, closeProtocolError},
 		"text that is not UTF-8": {func(c *rawWS) { c.frame(true, 1, []byte("4A\xffZ")) }, closeInvalidData},
 		"text fragments that are not UTF-8 together": {func(c *rawWS) {
 			c.frame(false, 1, []byte("4\xe2\x82"))
@@ -183,6 +187,9 @@ func TestWebSocketBadFrames(t *testing.T) {
 					break
 				}
 			}
+			// One close frame only: then the connection ends.
+			op, _, ok := c.read()
+			assert.False(t, ok, "frame %#x after the close frame", op)
 			assert.Equal(t, ReasonTransportError, s.rec.waitClosed(t, sid, 2*time.Second))
 			assert.Empty(t, s.rec.messages(sid))
 		})
@@ -218,4 +225,30 @@ func TestWebSocketFragmentsOverMaxPayload(t *testing.T) {
 			return
 		}
 	}
+}
+
+// Only RFC 6455's WebSocket version is spoken: an older draft's (8) is
+// refused before the upgrade, and told which version to use.
+func TestWebSocketVersion(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	addr := strings.TrimPrefix(s.ts.URL, "http://")
+	for _, v := range []string{"8", "", "14"} {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		require.NoError(t, err)
+		req := "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
+			"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		if v != "" {
+			req += "Sec-WebSocket-Version: " + v + "\r\n"
+		}
+		_, err = conn.Write([]byte(req + "\r\n"))
+		require.NoError(t, err)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, "version %q", v)
+		assert.Equal(t, "13", res.Header.Get("Sec-WebSocket-Version"))
+		res.Body.Close()
+		conn.Close()
+	}
+	assert.Equal(t, 0, s.srv.Count())
 }
