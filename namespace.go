@@ -218,7 +218,9 @@ func (ns *Namespace) OnDisconnect(h func(s *Socket, reason string)) {
 // OnEvent registers the untyped handler of an event, replacing any previous
 // handler of that event (typed handlers from On and Handle included). ack is
 // nil when the client asked for no acknowledgement. Prefer On and Handle,
-// which decode payloads into Go types.
+// which decode payloads into Go types. An event a client names with a
+// number (socket.emit(42)) is the event named as JavaScript writes it,
+// "42", as on the Node server.
 func (ns *Namespace) OnEvent(event string, h func(s *Socket, args Args, ack Ack)) {
 	ns.setHandler(event, h)
 }
