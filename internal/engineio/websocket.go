@@ -316,6 +316,16 @@ func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) (gone bool) {
 				s.failWebSocket(code)
 				return false
 			}
+			var cc *clientClose
+			if errors.As(err, &cc) {
+				if cc.code == closeProtocolError || cc.code == closeInvalidData {
+					s.failWebSocket(cc.code)
+					return false
+				}
+				s.mu.Lock()
+				s.closeCode = cc.code // echoed
+				s.mu.Unlock()
+			}
 			s.closeNow(ReasonTransportClose, false)
 			return false
 		}

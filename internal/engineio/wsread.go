@@ -2,7 +2,9 @@ package engineio
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"golang.org/x/net/websocket"
 )
@@ -52,6 +54,16 @@ func readMessage(ws *websocket.Conn, max int64) (wsFrame, error) {
 			return wsFrame{}, errBadFrame
 		}
 		fin, opcode := first&0x80 != 0, first&0x0f
+		if opcode == websocket.CloseFrame {
+			// Read here, not by x/net (which ignores its payload): the
+			// reply echoes a valid status code, as RFC 6455 asks.
+			code := closeProtocolError
+			if size := fr.Len() - hlen; fin && size <= 125 {
+				p, _ := io.ReadAll(io.LimitReader(fr, 125))
+				code = closeReply(p)
+			}
+			return wsFrame{}, &clientClose{code: code}
+		}
 		data, err := ws.HandleFrame(fr)
 		if err != nil {
 			return wsFrame{}, err
@@ -87,4 +99,33 @@ func readMessage(ws *websocket.Conn, max int64) (wsFrame, error) {
 		}
 	}
 	return wsFrame{}, errFragments
+}
+
+// clientClose is the client's close frame, and the code to close with in
+// reply.
+type clientClose struct{ code int }
+
+func (c *clientClose) Error() string {
+	return fmt.Sprintf("engineio: WebSocket closed by the client (reply %d)", c.code)
+}
+
+// closeReply returns the status code that answers a close frame whose
+// payload is p: its own code if valid (RFC 6455 section 7.4), 1000 if it
+// has none, 1002 if it is invalid, 1007 if its reason is not UTF-8, as
+// Node's ws answers.
+func closeReply(p []byte) int {
+	switch {
+	case len(p) == 0:
+		return closeNormal
+	case len(p) == 1:
+		return closeProtocolError
+	case !utf8.Valid(p[2:]):
+		return closeInvalidData
+	}
+	code := int(p[0])<<8 | int(p[1])
+	if code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006 ||
+		code >= 3000 && code <= 4999 {
+		return code
+	}
+	return closeProtocolError
 }

@@ -252,3 +252,48 @@ func TestWebSocketVersion(t *testing.T) {
 	}
 	assert.Equal(t, 0, s.srv.Count())
 }
+
+// A client's close frame is answered with its own status code when that
+// is valid (RFC 6455 section 7.4), as Node's ws answers; with 1002 when
+// it is not, and 1007 when its reason is not UTF-8.
+func TestWebSocketCloseReply(t *testing.T) {
+	t.Parallel()
+	code := func(c uint16, reason string) []byte { return append(binary.BigEndian.AppendUint16(nil, c), reason...) }
+	cases := []struct {
+		name    string
+		payload []byte
+		fin     bool
+		want    uint16
+		reason  string
+	}{
+		{"no status", nil, true, closeNormal, ReasonTransportClose},
+		{"normal", code(1000, "bye"), true, 1000, ReasonTransportClose},
+		{"going away", code(1001, ""), true, 1001, ReasonTransportClose},
+		{"application", code(4321, "x"), true, 4321, ReasonTransportClose},
+		{"one byte", []byte{3}, true, closeProtocolError, ReasonTransportError},
+		{"reserved 1005", code(1005, ""), true, closeProtocolError, ReasonTransportError},
+		{"reserved 1015", code(1015, ""), true, closeProtocolError, ReasonTransportError},
+		{"out of range", code(5000, ""), true, closeProtocolError, ReasonTransportError},
+		{"reason not UTF-8", code(1000, "\xff"), true, closeInvalidData, ReasonTransportError},
+		{"fragmented", code(1000, ""), false, closeProtocolError, ReasonTransportError},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t, quietConfig(), nil)
+			c := dialRawWS(t, s)
+			sid := c.open()
+			c.frame(tc.fin, 0x8, tc.payload)
+			for {
+				op, p, ok := c.read()
+				require.True(t, ok, "no close frame")
+				if op == 0x8 {
+					require.GreaterOrEqual(t, len(p), 2)
+					assert.Equal(t, tc.want, binary.BigEndian.Uint16(p))
+					break
+				}
+			}
+			assert.Equal(t, tc.reason, s.rec.waitClosed(t, sid, 2*time.Second))
+		})
+	}
+}
