@@ -17,16 +17,12 @@ import (
 func TestEventNames(t *testing.T) {
 	var (
 		mu   sync.Mutex
-		anys []string
 		hits []string
+		anys anyNames
 	)
 	rs := newRawServer(t, Config{}, func(s *Server) {
 		ns := s.Of("/")
-		ns.OnAny(func(_ *Socket, name string, _ Args) {
-			mu.Lock()
-			anys = append(anys, name)
-			mu.Unlock()
-		})
+		anys.record(ns)
 		for _, name := range []string{"hello", "héllo"} {
 			ns.OnEvent(name, func(_ *Socket, args Args, ack Ack) {
 				mu.Lock()
@@ -56,7 +52,30 @@ func TestEventNames(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []string{"hello", "hello", "héllo"}, hits)
-	assert.Equal(t, []string{"hello", "hello", "héllo", "nobody", "no\tbody", "echo"}, anys)
+	assert.Equal(t, []string{"hello", "hello", "héllo", "nobody", "no\tbody", "echo"}, anys.take())
+}
+
+// anyNames records the event names an OnAny handler sees.
+type anyNames struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (a *anyNames) record(ns *Namespace) {
+	ns.OnAny(func(_ *Socket, name string, _ Args) {
+		a.mu.Lock()
+		a.names = append(a.names, name)
+		a.mu.Unlock()
+	})
+}
+
+// take returns the names seen so far, and forgets them.
+func (a *anyNames) take() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	names := a.names
+	a.names = nil
+	return names
 }
 
 // An event name that only becomes reserved once unescaped is refused like
@@ -151,26 +170,17 @@ func TestRegisterWhileEventsArrive(t *testing.T) {
 // An event whose name is a number, which socket.io-parser allows, is the
 // event named as JavaScript writes that number, as on the Node server.
 func TestNumericEventNames(t *testing.T) {
-	var (
-		mu   sync.Mutex
-		anys []string
-	)
+	var anys anyNames
 	rs := newRawServer(t, Config{}, func(s *Server) {
 		ns := s.Of("/")
-		ns.OnAny(func(_ *Socket, name string, _ Args) {
-			mu.Lock()
-			anys = append(anys, name)
-			mu.Unlock()
-		})
+		anys.record(ns)
 		for _, name := range []string{"42", "1000", "1.5e-8"} {
 			ns.OnEvent(name, func(_ *Socket, args Args, ack Ack) { ack(name) })
 		}
 	})
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
-			mu.Lock()
-			anys = nil
-			mu.Unlock()
+			anys.take()
 			c := rs.open(tr)
 			id := connect(t, c, "/", "")
 			for i, raw := range []string{`42,"a"`, `1e3`, `15e-9`, `-0`} {
@@ -182,9 +192,7 @@ func TestNumericEventNames(t *testing.T) {
 				}
 			}
 			echo(t, c, 9, `"after"`) // still connected, every event above has run
-			mu.Lock()
-			assert.Equal(t, []string{"42", "1000", "1.5e-8", "0", "echo"}, anys)
-			mu.Unlock()
+			assert.Equal(t, []string{"42", "1000", "1.5e-8", "0", "echo"}, anys.take())
 			select {
 			case r := <-rs.reason(id):
 				t.Fatalf("disconnected: %s", r)

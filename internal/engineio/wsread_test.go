@@ -98,6 +98,20 @@ func (c *rawWS) read() (opcode byte, payload []byte, ok bool) {
 	return h[0] & 0x0f, payload, true
 }
 
+// closeCode reads up to the server's close frame, and returns its status
+// code.
+func (c *rawWS) closeCode() uint16 {
+	c.t.Helper()
+	for {
+		op, p, ok := c.read()
+		require.True(c.t, ok, "no close frame")
+		if op == 0x8 {
+			require.GreaterOrEqual(c.t, len(p), 2)
+			return binary.BigEndian.Uint16(p)
+		}
+	}
+}
+
 func (c *rawWS) open() string {
 	op, p, ok := c.read()
 	require.True(c.t, ok)
@@ -178,15 +192,7 @@ func TestWebSocketBadFrames(t *testing.T) {
 			c := dialRawWS(t, s)
 			sid := c.open()
 			tc.send(c)
-			for {
-				op, p, ok := c.read()
-				require.True(t, ok, "no close frame")
-				if op == 0x8 {
-					require.GreaterOrEqual(t, len(p), 2)
-					assert.Equal(t, tc.code, binary.BigEndian.Uint16(p))
-					break
-				}
-			}
+			assert.Equal(t, tc.code, c.closeCode())
 			// One close frame only: then the connection ends.
 			op, _, ok := c.read()
 			assert.False(t, ok, "frame %#x after the close frame", op)
@@ -284,15 +290,7 @@ func TestWebSocketCloseReply(t *testing.T) {
 			c := dialRawWS(t, s)
 			sid := c.open()
 			c.frame(tc.fin, 0x8, tc.payload)
-			for {
-				op, p, ok := c.read()
-				require.True(t, ok, "no close frame")
-				if op == 0x8 {
-					require.GreaterOrEqual(t, len(p), 2)
-					assert.Equal(t, tc.want, binary.BigEndian.Uint16(p))
-					break
-				}
-			}
+			assert.Equal(t, tc.want, c.closeCode())
 			assert.Equal(t, tc.reason, s.rec.waitClosed(t, sid, 2*time.Second))
 		})
 	}
