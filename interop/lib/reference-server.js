@@ -101,6 +101,89 @@ main.on("connection", (socket) => {
 });
 common(io.of("/admin"));
 
+// The handlers of interop/server/more.go.
+const reasons = new Map(); // socket id -> disconnect reason
+const recordReasons = (nsp) =>
+  nsp.on("connection", (socket) => socket.on("disconnect", (reason) => reasons.set(socket.id, reason)));
+recordReasons(main);
+recordReasons(io.of("/admin"));
+
+const dyn = io.of(/^\/dyn-[\w-]+$/);
+dyn.use((socket, next) => {
+  if (socket.handshake.auth.token === "bad") {
+    const err = new Error("unauthorized");
+    err.data = { nsp: socket.nsp.name };
+    return next(err);
+  }
+  next();
+});
+common(dyn);
+recordReasons(dyn);
+
+const select = (r) => {
+  let op = main;
+  if (r.to?.length) op = op.to(r.to);
+  if (r.except?.length) op = op.except(r.except);
+  if (r.volatile) op = op.volatile;
+  return op;
+};
+
+main.on("connection", (socket) => {
+  socket.on("ack-later", (r, cb) => setTimeout(() => cb(...r.args), r.ms));
+  socket.on("ask-room", (r, cb) => {
+    select(r)
+      .timeout(r.timeoutMs)
+      .emit(r.event, r.payload, (err, answers) => cb({ timedOut: !!err, answers }));
+  });
+  socket.on("op", async (r, cb) => {
+    const op = select(r);
+    let res = true;
+    switch (r.op) {
+      case "join":
+        op.socketsJoin(r.rooms);
+        break;
+      case "leave":
+        op.socketsLeave(r.rooms);
+        break;
+      case "disconnect":
+        op.disconnectSockets(!!r.close);
+        break;
+      case "fetch":
+        res = (await op.fetchSockets()).map((s) => s.id).sort();
+        break;
+      case "emit":
+        op.emit(r.event, ...(r.args ?? []));
+        break;
+      default:
+        res = false;
+    }
+    cb?.(res);
+  });
+  socket.on("reason-of", (id, cb) => cb(reasons.get(id) ?? null));
+  socket.on("handshake", (cb) =>
+    cb({ xTest: socket.handshake.headers["x-test"] ?? null, query: socket.handshake.query, auth: socket.handshake.auth }),
+  );
+  socket.on("emit-values", () =>
+    socket.emit(
+      "values",
+      null,
+      [1, null, "x"],
+      { a: null, b: { c: [] } },
+      "é😀\u2028\u2029\x00\"\\/</script>",
+      9007199254740991,
+      0.1,
+      1e21,
+      -1.5e-7,
+      "",
+      {},
+    ),
+  );
+  socket.on("dyn-emit", (r, cb) => {
+    dyn.emit("dyn-msg", r.tag);
+    cb?.(true);
+  });
+});
+
 httpServer.listen(Number(process.env.PORT ?? 3001), "127.0.0.1", () => {
   console.log(`listening on http://127.0.0.1:${httpServer.address().port}`);
 });

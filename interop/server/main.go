@@ -33,6 +33,8 @@
 //	disconnect-me [{close}]  s.Disconnect(close): the client sees "io server disconnect"
 //
 // Namespace "/admin": whoami, echo, disconnect-me, as above.
+//
+// more.go has the handlers of the newer scenarios.
 package main
 
 import (
@@ -307,6 +309,7 @@ func newServer(pingInterval, pingTimeout time.Duration) *socketio.Server {
 	})
 
 	common(srv.Of("/admin"))
+	more(srv)
 	return srv
 }
 

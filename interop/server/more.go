@@ -1,0 +1,211 @@
+package main
+
+// Handlers of the scenarios in interop/test/{timeouts,payloads,lifecycle,
+// operators,namespaces}.test.js; interop/lib/reference-server.js has the
+// same on the Node server.
+//
+// Namespace "/":
+//
+//	ack-later {ms, args}      acknowledges with args after ms
+//	ask-room {to, except, event, payload, timeoutMs}
+//	                          ns.To(to...).Except(except...).Timeout(timeoutMs)
+//	                          .EmitWithAck(event, payload): ack {timedOut,
+//	                          answers: [first argument of each answer...]}
+//	op {op, to, except, rooms, close, event, args, volatile}
+//	                          namespace-level operator on "/": op is
+//	                          "join"/"leave" (SocketsJoin/SocketsLeave rooms),
+//	                          "disconnect" (DisconnectSockets(close)), "fetch"
+//	                          (ack the selected ids, sorted), "emit" (emit
+//	                          event with args); ack true otherwise
+//	reason-of id              ack the reason the socket id (any namespace)
+//	                          disconnected with, or null
+//	handshake                 ack {xTest: header x-test or null, query, auth}
+//	emit-values               emit "values" with fixed values (see below)
+//	dyn-emit {tag}            emit "dyn-msg" tag to every dynamic namespace
+//
+// Dynamic namespaces "/dyn-<word>": the common handlers; auth {token:"bad"}
+// is refused with "unauthorized", data {nsp}.
+// Every namespace records its sockets' disconnect reasons for reason-of.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wirekit/socketio"
+)
+
+var reasons sync.Map // socket id -> disconnect reason
+
+func recordReasons(ns *socketio.Namespace) {
+	ns.OnDisconnect(func(s *socketio.Socket, reason string) {
+		reasons.Store(s.ID(), reason)
+	})
+}
+
+type opReq struct {
+	Op       string   `json:"op"`
+	To       []string `json:"to"`
+	Except   []string `json:"except"`
+	Rooms    []string `json:"rooms"`
+	Close    bool     `json:"close"`
+	Event    string   `json:"event"`
+	Args     []any    `json:"args"`
+	Volatile bool     `json:"volatile"`
+}
+
+var dynName = regexp.MustCompile(`^/dyn-[\w-]+$`)
+
+func more(srv *socketio.Server) {
+	main := srv.Of("/")
+	recordReasons(main)
+	recordReasons(srv.Of("/admin"))
+
+	main.OnEvent("ack-later", func(s *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		var req struct {
+			Ms   int               `json:"ms"`
+			Args []json.RawMessage `json:"args"`
+		}
+		_ = args.Decode(0, &req)
+		if ack == nil {
+			return
+		}
+		out := make([]any, len(req.Args))
+		for i, a := range req.Args {
+			out[i] = a
+		}
+		time.AfterFunc(time.Duration(req.Ms)*time.Millisecond, func() { _ = ack(out...) })
+	})
+
+	main.OnEvent("ask-room", func(s *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		var req struct {
+			To        []string `json:"to"`
+			Except    []string `json:"except"`
+			Event     string   `json:"event"`
+			TimeoutMs int      `json:"timeoutMs"`
+		}
+		_ = args.Decode(0, &req)
+		var payload any
+		if m, ok := args.Value(0).(map[string]any); ok {
+			payload = m["payload"]
+		}
+		b := main.To(req.To...).Except(req.Except...).Timeout(time.Duration(req.TimeoutMs) * time.Millisecond)
+		answers, err := b.EmitWithAck(context.Background(), req.Event, payload)
+		out := []any{}
+		for _, a := range answers {
+			if a.Len() == 0 {
+				out = append(out, nil)
+				continue
+			}
+			out = append(out, a.Slice()[0])
+		}
+		if ack != nil {
+			_ = ack(map[string]any{"timedOut": errors.Is(err, socketio.ErrAckTimeout), "answers": out})
+		}
+	})
+
+	main.OnEvent("op", func(s *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		var req opReq
+		_ = args.Decode(0, &req)
+		b := main.To(req.To...).Except(req.Except...)
+		if req.Volatile {
+			b = b.Volatile()
+		}
+		var res any = true
+		switch req.Op {
+		case "join":
+			b.SocketsJoin(req.Rooms...)
+		case "leave":
+			b.SocketsLeave(req.Rooms...)
+		case "disconnect":
+			b.DisconnectSockets(req.Close)
+		case "fetch":
+			ids := []string{}
+			for _, so := range b.Sockets() {
+				ids = append(ids, so.ID())
+			}
+			slices.Sort(ids)
+			res = ids
+		case "emit":
+			_ = b.Emit(req.Event, req.Args...)
+		default:
+			res = false
+		}
+		if ack != nil {
+			_ = ack(res)
+		}
+	})
+
+	main.OnEvent("reason-of", func(s *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		var id string
+		_ = args.Decode(0, &id)
+		var r any
+		if v, ok := reasons.Load(id); ok {
+			r = v
+		}
+		if ack != nil {
+			_ = ack(r)
+		}
+	})
+
+	main.OnEvent("handshake", func(s *socketio.Socket, _ socketio.Args, ack socketio.Ack) {
+		hs := s.Handshake()
+		var xTest any
+		if v := hs.Header.Get("X-Test"); v != "" {
+			xTest = v
+		}
+		var auth any
+		_ = s.DecodeAuth(&auth)
+		query := map[string]string{}
+		for k := range hs.Query {
+			query[k] = hs.Query.Get(k)
+		}
+		if ack != nil {
+			_ = ack(map[string]any{"xTest": xTest, "query": query, "auth": auth})
+		}
+	})
+
+	main.OnEvent("emit-values", func(s *socketio.Socket, _ socketio.Args, _ socketio.Ack) {
+		_ = s.Emit("values",
+			nil,
+			[]any{1, nil, "x"},
+			map[string]any{"a": nil, "b": map[string]any{"c": []any{}}},
+			"é😀\u2028\u2029\x00\"\\/</script>",
+			int64(9007199254740991),
+			0.1,
+			1e21,
+			-1.5e-7,
+			"",
+			map[string]any{},
+		)
+	})
+
+	dyn := srv.OfFunc(func(name string, _ json.RawMessage) bool { return dynName.MatchString(name) })
+	dyn.Use(func(s *socketio.Socket) error {
+		var auth struct {
+			Token string `json:"token"`
+		}
+		_ = s.DecodeAuth(&auth)
+		if auth.Token == "bad" {
+			return &socketio.ConnectError{Message: "unauthorized", Data: map[string]any{"nsp": s.Namespace().Name()}}
+		}
+		return nil
+	})
+	common(dyn)
+	recordReasons(dyn)
+
+	main.OnEvent("dyn-emit", func(s *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		var req struct {
+			Tag string `json:"tag"`
+		}
+		_ = args.Decode(0, &req)
+		_ = dyn.Emit("dyn-msg", req.Tag)
+		if ack != nil {
+			_ = ack(true)
+		}
+	})
+}
