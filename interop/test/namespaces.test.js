@@ -1,0 +1,100 @@
+"use strict";
+// Dynamic namespaces, many namespaces on one connection, handshake details.
+const assert = require("node:assert/strict");
+const h = require("../lib/harness");
+
+async function ready(t, nsp = "/", opts = {}) {
+  const s = await h.client(t, nsp, opts);
+  await h.connected(s);
+  return s;
+}
+
+h.scenario("dynamic namespaces: created on demand, middleware, broadcast to all of them", async (t) => {
+  const tag = h.tag();
+  const m = await h.manager(t);
+  const names = ["/dyn-" + tag + "-a", "/dyn-" + tag + "-b"];
+  const socks = names.map((n) => m.socket(n));
+  await Promise.all(socks.map((s) => h.connected(s)));
+  for (const [i, s] of socks.entries()) {
+    const me = await s.timeout(5000).emitWithAck("whoami");
+    assert.equal(me.nsp, names[i]);
+    assert.equal(me.id, s.id);
+  }
+  // a broadcast on the parent reaches every child namespace (other tests'
+  // dynamic namespaces get it too: each waits for its own tag)
+  const got = socks.map((s) =>
+    h.within(new Promise((resolve) => s.on("dyn-msg", (x) => x === tag && resolve(x))), 3000, "dyn-msg"),
+  );
+  const root = m.socket("/");
+  await h.connected(root);
+  await root.timeout(5000).emitWithAck("dyn-emit", { tag });
+  assert.deepEqual(await Promise.all(got), [tag, tag]);
+  // the parent's middleware refuses, with data naming the child
+  const bad = m.socket("/dyn-" + tag + "-bad", { auth: { token: "bad" } });
+  const [err] = await h.once(bad, "connect_error");
+  assert.equal(err.message, "unauthorized");
+  assert.deepEqual(err.data, { nsp: "/dyn-" + tag + "-bad" });
+  // a name the parent does not match
+  const nope = m.socket("/dynamic-" + tag);
+  const [err2] = await h.once(nope, "connect_error");
+  assert.equal(err2.message, "Invalid namespace");
+  assert.equal(await socks[0].timeout(5000).emitWithAck("echo", "ok"), "ok");
+});
+
+h.scenario("many namespaces on one connection, connected at once", async (t) => {
+  const tag = h.tag();
+  const m = await h.manager(t);
+  const names = ["/", "/admin", ...Array.from({ length: 8 }, (_, i) => `/dyn-${tag}-${i}`)];
+  const socks = names.map((n) => m.socket(n));
+  await Promise.all(socks.map((s) => h.connected(s)));
+  await h.settled(socks[0], t);
+  const mes = await Promise.all(socks.map((s) => s.timeout(5000).emitWithAck("whoami")));
+  assert.deepEqual(
+    mes.map((x) => x.nsp),
+    names,
+  );
+  assert.equal(new Set(mes.map((x) => x.id)).size, names.length);
+  // leave half of them; the rest keep working
+  for (const s of socks.slice(5)) s.disconnect();
+  const echoes = await Promise.all(socks.slice(0, 5).map((s, i) => s.timeout(5000).emitWithAck("echo", i)));
+  assert.deepEqual(echoes, [0, 1, 2, 3, 4]);
+  // and come back
+  for (const s of socks.slice(5)) s.connect();
+  await Promise.all(socks.map((s) => h.connected(s)));
+  const again = await Promise.all(socks.map((s) => s.timeout(5000).emitWithAck("whoami")));
+  assert.deepEqual(
+    again.map((x) => x.nsp),
+    names,
+  );
+});
+
+h.scenario("handshake: query, auth and extra headers reach the server", async (t) => {
+  const s = await ready(t, "/", {
+    query: { q: "1", "ü": "é &=" },
+    auth: { token: "x", nested: { n: [1, 2] } },
+    extraHeaders: { "x-test": "hello" },
+  });
+  const hs = await s.timeout(5000).emitWithAck("handshake");
+  assert.equal(hs.xTest, "hello");
+  assert.equal(hs.query.q, "1");
+  assert.equal(hs.query["ü"], "é &=");
+  assert.equal(hs.query.EIO, "4");
+  assert.deepEqual(hs.auth, { token: "x", nested: { n: [1, 2] } });
+  // a namespace of the same manager has its own auth
+  const m = await h.manager(t, { query: { q: "2" } });
+  const admin = m.socket("/admin", { auth: { who: "admin" } });
+  const root = m.socket("/", { auth: { who: "root" } });
+  await Promise.all([h.connected(admin), h.connected(root)]);
+  assert.deepEqual((await admin.timeout(5000).emitWithAck("whoami")).auth, { who: "admin" });
+  assert.deepEqual((await root.timeout(5000).emitWithAck("whoami")).auth, { who: "root" });
+  assert.equal((await admin.timeout(5000).emitWithAck("whoami")).query.q, "2");
+  // auth as a function, called at each connection
+  let calls = 0;
+  const f = await ready(t, "/", { auth: (cb) => cb({ call: ++calls }) });
+  assert.deepEqual((await f.timeout(5000).emitWithAck("whoami")).auth, { call: 1 });
+  f.disconnect();
+  f.connect();
+  await h.connected(f);
+  assert.deepEqual((await f.timeout(5000).emitWithAck("whoami")).auth, { call: 2 });
+});
+
