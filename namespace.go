@@ -280,11 +280,13 @@ func (ns *Namespace) members() []*Namespace {
 	return out
 }
 
-func (ns *Namespace) add(so *Socket) {
+// add makes so a member of ns, in the rooms a middleware had it join
+// (early), then in its own, the order the Node server gives them.
+func (ns *Namespace) add(so *Socket, early []string) {
 	ns.mu.Lock()
 	ns.sockets[so.id] = so
 	ns.mu.Unlock()
-	ns.adapter.AddAll(so.id, []string{so.id})
+	ns.adapter.AddAll(so.id, append(early, so.id))
 }
 
 func (ns *Namespace) remove(so *Socket) {

@@ -17,12 +17,31 @@ import (
 
 // Join adds the socket to rooms. It fails with ErrDisconnected once the
 // socket is disconnected and with ErrTooManyRooms past
-// Config.MaxRoomsPerSocket.
+// Config.MaxRoomsPerSocket. A middleware may call it, as on the Node
+// server: the socket is in the rooms from the moment it connects (a
+// broadcast reaches it only from then), and in none if it is refused.
 func (s *Socket) Join(rooms ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock() // held so that a concurrent disconnect cannot leave rooms behind
-	if s.state != stateConnected {
+	switch s.state {
+	case stateDisconnected:
 		return ErrDisconnected
+	case stateConnecting:
+		n := len(s.early) + 1 // and its own room, joined on connect
+		for _, r := range rooms {
+			if !slices.Contains(s.early, r) {
+				n++
+			}
+		}
+		if n > s.ns.srv.cfg.MaxRoomsPerSocket {
+			return ErrTooManyRooms
+		}
+		for _, r := range rooms {
+			if !slices.Contains(s.early, r) {
+				s.early = append(s.early, r)
+			}
+		}
+		return nil
 	}
 	if max := s.ns.srv.cfg.MaxRoomsPerSocket; len(rooms) > 0 && len(s.ns.adapter.Rooms(s.id))+len(rooms) > max {
 		have := s.ns.adapter.Rooms(s.id)
@@ -42,11 +61,25 @@ func (s *Socket) Join(rooms ...string) error {
 
 // Leave removes the socket from room.
 func (s *Socket) Leave(room string) {
+	s.mu.Lock()
+	if s.state == stateConnecting {
+		s.early = slices.DeleteFunc(s.early, func(r string) bool { return r == room })
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
 	s.ns.adapter.Del(s.id, room)
 }
 
-// Rooms returns the rooms the socket is in, its own included.
+// Rooms returns the rooms the socket is in, its own included (while a
+// middleware runs: the rooms it will join when it connects).
 func (s *Socket) Rooms() []string {
+	s.mu.Lock()
+	if s.state == stateConnecting {
+		defer s.mu.Unlock()
+		return slices.Clone(s.early)
+	}
+	s.mu.Unlock()
 	return s.ns.adapter.Rooms(s.id)
 }
 

@@ -74,6 +74,7 @@ type Socket struct {
 	state socketState
 	acks  map[uint64]func(Args, error)
 	data  any
+	early []string // rooms joined while connecting (by a middleware)
 }
 
 func newSocket(ns *Namespace, c *conn, auth json.RawMessage) *Socket {
@@ -151,7 +152,9 @@ func (s *Socket) Data() any {
 }
 
 // Emit sends an event with untyped arguments to the client. []byte values
-// anywhere in args travel as binary. Prefer the typed Emit function.
+// anywhere in args travel as binary. Prefer the typed Emit function. A
+// middleware may emit, as on the Node server: the client gets the events
+// right after it is told it is connected (and never, if it is refused).
 func (s *Socket) Emit(event string, args ...any) error {
 	p, err := eventPacket(event, args)
 	if err != nil {
@@ -246,9 +249,14 @@ func (s *Socket) onAck(p *parser.Packet) {
 	fn(Args{elems: elems, atts: p.Attachments}, nil)
 }
 
-// emitPacket sends an event packet to this socket's client.
+// emitPacket sends an event packet to this socket's client: while it
+// connects too, ahead of the CONNECT packet (socket.io-client holds such
+// events until it has connected).
 func (s *Socket) emitPacket(p *parser.Packet) error {
-	if !s.Connected() {
+	s.mu.Lock()
+	gone := s.state == stateDisconnected
+	s.mu.Unlock()
+	if gone {
 		return ErrDisconnected
 	}
 	p.Namespace = s.ns.name
@@ -363,8 +371,10 @@ func (s *Socket) runConnect() {
 		return
 	}
 	s.state = stateConnected
+	early := s.early
+	s.early = nil
 	s.mu.Unlock()
-	s.ns.add(s)
+	s.ns.add(s, early)
 	s.conn.markJoined()
 	sid, _ := json.Marshal(struct {
 		SID string `json:"sid"`

@@ -107,6 +107,12 @@ const recordReasons = (nsp) =>
   nsp.on("connection", (socket) => socket.on("disconnect", (reason) => reasons.set(socket.id, reason)));
 recordReasons(main);
 recordReasons(io.of("/admin"));
+main.use((socket, next) => {
+  const { mwJoin, mwEmit } = socket.handshake.auth;
+  if (mwJoin?.length) socket.join(mwJoin);
+  if (mwEmit != null) socket.emit("mw-hello", mwEmit);
+  next();
+});
 
 const dyn = io.of(/^\/dyn-[\w-]+$/);
 dyn.use((socket, next) => {

@@ -31,6 +31,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log"
 	"regexp"
 	"slices"
 	"sync"
@@ -63,6 +64,26 @@ var dynName = regexp.MustCompile(`^/dyn-[\w-]+$`)
 func more(srv *socketio.Server) {
 	main := srv.Of("/")
 	recordReasons(main)
+	// auth {mwJoin: [rooms...], mwEmit: x}: the middleware joins the rooms
+	// and emits "mw-hello" x, before the socket is connected.
+	main.Use(func(s *socketio.Socket) error {
+		var auth struct {
+			Join []string `json:"mwJoin"`
+			Emit any      `json:"mwEmit"`
+		}
+		_ = s.DecodeAuth(&auth)
+		if len(auth.Join) > 0 {
+			if err := s.Join(auth.Join...); err != nil {
+				log.Printf("join in middleware: %v", err)
+			}
+		}
+		if auth.Emit != nil {
+			if err := s.Emit("mw-hello", auth.Emit); err != nil {
+				log.Printf("emit in middleware: %v", err)
+			}
+		}
+		return nil
+	})
 	recordReasons(srv.Of("/admin"))
 
 	main.OnEvent("ack-later", func(s *socketio.Socket, args socketio.Args, ack socketio.Ack) {

@@ -98,3 +98,27 @@ h.scenario("handshake: query, auth and extra headers reach the server", async (t
   assert.deepEqual((await f.timeout(5000).emitWithAck("whoami")).auth, { call: 2 });
 });
 
+
+h.scenario("a middleware joins rooms and emits before the socket is connected", async (t) => {
+  const room = "mw-" + h.tag();
+  const ctl = await ready(t);
+  const s = await h.client(t, "/", { auth: { mwJoin: [room], mwEmit: { hi: [1, "x"] } } });
+  const order = [];
+  s.on("mw-hello", (x) => order.push(["mw-hello", x, s.connected]));
+  s.on("connect", () => order.push(["connect"]));
+  s.on("room-msg", (x) => order.push(["room-msg", x.tag]));
+  await h.connected(s);
+  // the rooms joined in the middleware come before the socket's own
+  assert.deepEqual(await s.timeout(5000).emitWithAck("join", "later"), [room, s.id, "later"]);
+  await ctl.timeout(5000).emitWithAck("to-room", { room, tag: "T" });
+  await h.within(
+    (async () => {
+      while (order.length < 3) await h.sleep(10);
+    })(),
+    3000,
+    "room-msg",
+  );
+  // the event emitted by the middleware is held by the client until it
+  // has connected, and handed out before "connect"
+  assert.deepEqual(order, [["mw-hello", { hi: [1, "x"] }, true], ["connect"], ["room-msg", "T"]]);
+});
