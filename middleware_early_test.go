@@ -73,3 +73,24 @@ func TestMiddlewareJoinsAndEmits(t *testing.T) {
 		require.Empty(t, rs.srv.Of("/").To("mw-room").Sockets(), "a refused socket is in no room")
 	})
 }
+
+// Disconnect in a middleware does nothing, as on the Node server (the
+// socket is not connected yet): the socket connects. It used to leave the
+// client waiting for a CONNECT that never came (or, with close, to close
+// the connection without a word about the namespace).
+func TestDisconnectInMiddlewareIsNoop(t *testing.T) {
+	rs := newRawServer(t, Config{}, func(srv *Server) {
+		srv.Of("/").Use(func(s *Socket) error {
+			var auth struct{ Close bool }
+			_ = s.DecodeAuth(&auth)
+			s.Disconnect(auth.Close)
+			return nil
+		})
+	})
+	for _, auth := range []string{`{"Close":false}`, `{"Close":true}`} {
+		c := rs.open(tWebSocket)
+		connect(t, c, "/", auth)
+		echo(t, c, 1, `"still here"`)
+		c.Close()
+	}
+}

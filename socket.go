@@ -278,8 +278,16 @@ func (s *Socket) sendErr(err error) error {
 // reason "io server disconnect" and does not reconnect by itself. With
 // close, the socket's other namespaces on the connection are disconnected
 // the same way and the whole connection is closed, after what is queued has
-// been sent.
+// been sent. Until the socket is connected (while a middleware runs), it
+// does nothing, as on the Node server: a middleware refuses a socket by
+// returning an error.
 func (s *Socket) Disconnect(close bool) {
+	s.mu.Lock()
+	connecting := s.state == stateConnecting
+	s.mu.Unlock()
+	if connecting {
+		return
+	}
 	s.disconnect(ReasonServerDisconnect, true)
 	if close {
 		// Every namespace of the connection is told, as the reference

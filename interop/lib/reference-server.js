@@ -108,7 +108,8 @@ const recordReasons = (nsp) =>
 recordReasons(main);
 recordReasons(io.of("/admin"));
 main.use((socket, next) => {
-  const { mwJoin, mwEmit } = socket.handshake.auth;
+  const { mwJoin, mwEmit, mwDisconnect } = socket.handshake.auth;
+  if (mwDisconnect != null) socket.disconnect(mwDisconnect);
   if (mwJoin?.length) socket.join(mwJoin);
   if (mwEmit != null) socket.emit("mw-hello", mwEmit);
   next();

@@ -64,14 +64,19 @@ var dynName = regexp.MustCompile(`^/dyn-[\w-]+$`)
 func more(srv *socketio.Server) {
 	main := srv.Of("/")
 	recordReasons(main)
-	// auth {mwJoin: [rooms...], mwEmit: x}: the middleware joins the rooms
-	// and emits "mw-hello" x, before the socket is connected.
+	// auth {mwJoin: [rooms...], mwEmit: x, mwDisconnect: close}: the
+	// middleware calls Disconnect(close), joins the rooms and emits
+	// "mw-hello" x, before the socket is connected.
 	main.Use(func(s *socketio.Socket) error {
 		var auth struct {
-			Join []string `json:"mwJoin"`
-			Emit any      `json:"mwEmit"`
+			Join       []string `json:"mwJoin"`
+			Emit       any      `json:"mwEmit"`
+			Disconnect *bool    `json:"mwDisconnect"`
 		}
 		_ = s.DecodeAuth(&auth)
+		if auth.Disconnect != nil {
+			s.Disconnect(*auth.Disconnect)
+		}
 		if len(auth.Join) > 0 {
 			if err := s.Join(auth.Join...); err != nil {
 				log.Printf("join in middleware: %v", err)

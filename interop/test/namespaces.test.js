@@ -122,3 +122,11 @@ h.scenario("a middleware joins rooms and emits before the socket is connected", 
   // has connected, and handed out before "connect"
   assert.deepEqual(order, [["mw-hello", { hi: [1, "x"] }, true], ["connect"], ["room-msg", "T"]]);
 });
+
+h.scenario("disconnect() in a middleware does nothing: the socket connects", async (t) => {
+  for (const close of [false, true]) {
+    const s = await h.client(t, "/", { auth: { mwDisconnect: close } });
+    await h.connected(s);
+    assert.equal(await s.timeout(5000).emitWithAck("echo", close), close);
+  }
+});
