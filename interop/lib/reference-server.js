@@ -161,6 +161,9 @@ main.on("connection", (socket) => {
       case "emit":
         op.emit(r.event, ...(r.args ?? []));
         break;
+      case "burst":
+        for (let i = 0; i < Math.min(r.n, 1000); i++) op.emit("tick", i, Buffer.from([i & 255, i >> 8]));
+        break;
       default:
         res = false;
     }

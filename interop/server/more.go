@@ -16,7 +16,9 @@ package main
 //	                          "join"/"leave" (SocketsJoin/SocketsLeave rooms),
 //	                          "disconnect" (DisconnectSockets(close)), "fetch"
 //	                          (ack the selected ids, sorted), "emit" (emit
-//	                          event with args); ack true otherwise
+//	                          event with args, binary included), "burst"
+//	                          (emit n "tick" (i, <2 bytes i>)); ack true
+//	                          otherwise
 //	reason-of id              ack the reason the socket id (any namespace)
 //	                          disconnected with, or null
 //	handshake                 ack {xTest: header x-test or null, query, auth}
@@ -55,8 +57,8 @@ type opReq struct {
 	Rooms    []string `json:"rooms"`
 	Close    bool     `json:"close"`
 	Event    string   `json:"event"`
-	Args     []any    `json:"args"`
 	Volatile bool     `json:"volatile"`
+	N        int      `json:"n"`
 }
 
 var dynName = regexp.MustCompile(`^/dyn-[\w-]+$`)
@@ -157,7 +159,16 @@ func more(srv *socketio.Server) {
 			slices.Sort(ids)
 			res = ids
 		case "emit":
-			_ = b.Emit(req.Event, req.Args...)
+			// the arguments as the client sent them, binary included
+			var all []any
+			if m, ok := args.Value(0).(map[string]any); ok {
+				all, _ = m["args"].([]any)
+			}
+			_ = b.Emit(req.Event, all...)
+		case "burst":
+			for i := range min(req.N, 1000) {
+				_ = b.Emit("tick", i, []byte{byte(i), byte(i >> 8)})
+			}
 		default:
 			res = false
 		}

@@ -104,3 +104,41 @@ h.scenario("volatile broadcast reaches connected clients", async (t) => {
   await op(ctl, { op: "emit", to: [tag], volatile: true, event: "vol-msg", args: ["v"] });
   assert.deepEqual(await got, ["v"]);
 });
+
+h.scenario("binary broadcasts to clients on every transport, during their upgrade", async (t) => {
+  const room = "mix-" + h.tag();
+  const ctl = await ready(t);
+  // one client of each kind, plus the scenario's own, not waiting for upgrades
+  const kinds = [
+    { transports: ["websocket"] },
+    { transports: ["polling"] },
+    {},
+    { forceBase64: true },
+    t.opts,
+  ];
+  const socks = await Promise.all(kinds.map((o) => ready(t, "/", { ...o, auth: { mwJoin: [room] } })));
+  const ticks = socks.map((s) => {
+    const got = [];
+    s.on("tick", (i, b) => got.push([i, h.bytes(b)]));
+    return got;
+  });
+  const n = 200;
+  await op(ctl, { op: "burst", to: [room], n });
+  const last = socks.map((s) => h.once(s, "bin-msg"));
+  await op(ctl, { op: "emit", to: [room], event: "bin-msg", args: [{ b: Buffer.from([1, 2]) }, Buffer.alloc(0)] });
+  await h.within(
+    (async () => {
+      while (ticks.some((g) => g.length < n)) await h.sleep(10);
+    })(),
+    5000,
+    "all ticks",
+  );
+  for (const got of ticks) {
+    assert.equal(got.length, n);
+    got.forEach(([i, b]) => assert.deepEqual(b, [i & 255, i >> 8]));
+  }
+  for (const [x, e] of await Promise.all(last)) {
+    assert.deepEqual(h.bytes(x.b), [1, 2]);
+    assert.deepEqual(h.bytes(e), []);
+  }
+});
