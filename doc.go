@@ -98,9 +98,10 @@
 // github.com/wirekit/socketio/redisadapter provides one on Redis, which
 // interoperates with Node.js servers using @socket.io/redis-adapter.
 //
-// Call Server.Shutdown on exit, before http.Server.Shutdown, so that clients
-// are told the server is going away and queued messages are flushed while
-// long-polling clients can still reach the server. Calling it from
+// Call Server.Shutdown on exit, before http.Server.Shutdown, so that queued
+// messages are flushed while long-polling clients can still reach the
+// server, and their connections closed cleanly (clients then reconnect by
+// themselves, as after the Node server's close()). Calling it from
 // http.Server.RegisterOnShutdown works too, but by then the listener is
 // closed: a polling client without a pending request is only let go when
 // Shutdown's ctx ends.

@@ -15,8 +15,10 @@ import (
 
 // Stopping a server gracefully: http.Server.Shutdown stops accepting and
 // runs the functions registered with RegisterOnShutdown, where
-// Server.Shutdown tells every client it is disconnected, flushes what is
-// queued for them and waits for the sockets' handlers. (http.Server.Shutdown
+// Server.Shutdown disconnects every socket, flushes what is queued for the
+// clients, closes their connections (they see "transport close" and would
+// reconnect, as after the Node server's close()) and waits for the sockets'
+// handlers. (http.Server.Shutdown
 // waits neither for WebSocket connections, which net/http no longer tracks,
 // nor for those functions: hence the channel.)
 func Example_shutdown() {
@@ -78,7 +80,7 @@ func Example_shutdown() {
 	// Output:
 	// socketio.Server.Shutdown: <nil>
 	// Serve: true
-	// client: io server disconnect
 	// client: news: closing time
+	// client: transport close
 	// server: socket left: server shutting down
 }

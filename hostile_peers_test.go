@@ -492,7 +492,8 @@ func TestHostileShutdownDuringUpgrade(t *testing.T) {
 			break
 		}
 	}
-	require.Contains(t, recs, "41")
+	require.Contains(t, recs, "1", "the close packet")
+	require.NotContains(t, recs, "41", "no namespace disconnect on shutdown")
 	waitClosed(t, ws, 5*time.Second)
 	require.NoError(t, <-done)
 	require.Equal(t, ReasonServerShutdown, rs.waitReason(id, time.Second))

@@ -231,9 +231,11 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// Shutdown disconnects every client gracefully: each socket gets a
-// disconnect (reason "server shutting down"), what is queued is flushed, and
-// no new connection is accepted. It returns once all connections are closed
+// Shutdown disconnects every client gracefully: each socket's OnDisconnect
+// gets reason "server shutting down", what is queued is flushed, then the
+// connection is closed, and no new connection is accepted. As with the Node
+// server's close(), clients are not sent a namespace disconnect: they see
+// their transport close ("transport close") and reconnect by themselves. It returns once all connections are closed
 // and the sockets' handlers (OnDisconnect included) have returned, or when
 // ctx ends: then the remaining connections are closed at once and ctx's
 // error is returned. Calling it again waits the same way.
@@ -253,7 +255,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.RUnlock()
 	for _, ns := range nsps {
 		for _, so := range ns.Sockets() {
-			so.disconnect(ReasonServerShutdown, true)
+			// No DISCONNECT packet, as with the Node server's close(): the
+			// client sees its transport close and reconnects (to another
+			// server, or to this one once it is back). A client told
+			// "io server disconnect" would never reconnect by itself.
+			so.disconnect(ReasonServerShutdown, false)
 		}
 	}
 	err := s.engine.Shutdown(ctx)

@@ -322,7 +322,9 @@ func (s *Socket) disconnect(reason string, notify bool) {
 	s.mu.Unlock()
 	s.cancel()
 	s.q.close()
-	s.conn.removeSocket(s, prev == stateConnected && notify)
+	// A shutdown is a server-side disconnect that the client is not told
+	// about (see Server.Shutdown): what it sends meanwhile is dropped too.
+	s.conn.removeSocket(s, prev == stateConnected && (notify || reason == ReasonServerShutdown))
 	if prev != stateConnected {
 		return
 	}
