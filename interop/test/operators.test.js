@@ -90,6 +90,17 @@ h.scenario("disconnectSockets(false) and (true), seen by the clients", async (t)
   await h.sleep(200);
   assert.equal(attempts, 0, "no reconnection after a server disconnect");
   assert.deepEqual(await op(ctl, { op: "fetch", to: [tag] }), []);
+  // the application connects both again: a new connection
+  const oldEngine = m.engine;
+  root.connect();
+  admin.connect();
+  await Promise.all([h.connected(root), h.connected(admin)]);
+  assert.notEqual(m.engine, oldEngine);
+  assert.equal(root.io.engine, admin.io.engine);
+  assert.deepEqual(
+    await Promise.all([root.timeout(5000).emitWithAck("echo", "r"), admin.timeout(5000).emitWithAck("echo", "a")]),
+    ["r", "a"],
+  );
 });
 
 h.scenario("volatile broadcast reaches connected clients", async (t) => {

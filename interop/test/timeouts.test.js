@@ -121,3 +121,29 @@ h.scenario(
   },
   { timeout: 20000 },
 );
+
+h.scenario("a handler's emits arrive before its ack; broadcast acks carry binary", async (t) => {
+  const s = await ready(t);
+  let ticks = 0;
+  s.on("tick", () => ticks++);
+  for (const n of [1, 14, 40, 79]) {
+    ticks = 0;
+    const seen = await h.within(
+      new Promise((resolve) => s.emit("burst", { n }, () => resolve(ticks))),
+      5000,
+      "burst ack",
+    );
+    assert.equal(seen, n, "every tick before the ack");
+  }
+  // broadcast acknowledgements with binary answers
+  const room = "binack-" + h.tag();
+  await s.timeout(5000).emitWithAck("join", room);
+  s.on("bq", (p, cb) => cb({ got: h.bytes(p), back: Buffer.from([3, 2, 1]) }));
+  const r = await s
+    .timeout(5000)
+    .emitWithAck("ask-room", { to: [room], event: "bq", payload: Buffer.from([7]), timeoutMs: 3000 });
+  assert.equal(r.timedOut, false);
+  assert.equal(r.answers.length, 1);
+  assert.deepEqual(r.answers[0].got, [7]);
+  assert.deepEqual(h.bytes(r.answers[0].back), [3, 2, 1]);
+});
