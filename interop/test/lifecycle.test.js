@@ -141,3 +141,30 @@ h.scenario("a volatile emit before connect is dropped by the client", async (t) 
   await h.connected(s);
   assert.deepEqual((await s.timeout(5000).emitWithAck("notes")).notes, [{ n: 2, ack: false }]);
 });
+
+h.scenario("a message larger than the server's maximum payload ends the connection", async (t) => {
+  const obs = await ready(t);
+  const s = await ready(t);
+  await h.settled(s, t);
+  const id = s.id;
+  const gone = h.once(s, "disconnect");
+  s.emit("echo", "x".repeat(1100000)); // maxHttpBufferSize / MaxPayload: 1e6
+  const [reason] = await gone;
+  const server = await reasonOf(obs, id);
+  if (t.final === "websocket") {
+    assert.equal(reason, "transport close");
+    assert.equal(server, "transport error");
+  } else {
+    // Node answers the POST with 413 and leaves the session to the client,
+    // which closes it: client "transport error", server "transport close".
+    // Go closes the session itself: client "transport close", server
+    // "transport error" (see the report on engineio's servePost).
+    assert.ok(
+      (reason === "transport error" && server === "transport close") ||
+        (reason === "transport close" && server === "transport error"),
+      `${reason} / ${server}`,
+    );
+  }
+  // the other clients are not affected
+  assert.equal(await obs.timeout(5000).emitWithAck("echo", 1), 1);
+});
