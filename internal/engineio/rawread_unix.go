@@ -39,10 +39,11 @@ func (r *rawReader) do(fd uintptr) bool {
 	b := wsReadPool.Get().(*[]byte)
 	for {
 		n, err := readFD(int(fd), *b)
+		errno, _ := err.(syscall.Errno) // compared as itself: cheaper than err == EAGAIN
 		switch {
-		case err == syscall.EINTR:
+		case errno == syscall.EINTR:
 			continue
-		case err == syscall.EAGAIN:
+		case errno == syscall.EAGAIN:
 			wsReadPool.Put(b)
 			if r.noWait {
 				r.empty = true

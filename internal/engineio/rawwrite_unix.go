@@ -56,10 +56,11 @@ func newRawWriter(conn net.Conn) *rawWriter {
 func (w *rawWriter) do(fd uintptr) bool {
 	for {
 		n, err := writeFD(int(fd), w.p)
-		if err == syscall.EINTR {
+		errno, _ := err.(syscall.Errno)
+		if errno == syscall.EINTR {
 			continue
 		}
-		if err == syscall.EAGAIN {
+		if errno == syscall.EAGAIN {
 			n, err = 0, nil
 		}
 		w.n, w.err = max(n, 0), err
