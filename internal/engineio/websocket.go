@@ -133,7 +133,7 @@ func (s *Session) probe(ws *websocket.Conn) bool {
 	ws.PayloadType = websocket.TextFrame
 	probed := false
 	for {
-		f, err := readMessage(ws, s.srv.cfg.MaxPayload)
+		f, err := readMessage(ws, nil, s.srv.cfg.MaxPayload)
 		if err != nil || f.binary {
 			return false
 		}
@@ -303,7 +303,7 @@ func (s *Session) readLoop(ws *websocket.Conn, in *wsIn) (gone bool) {
 			}
 			continue // cannot park: wait
 		}
-		f, err := readMessage(ws, s.srv.cfg.MaxPayload)
+		f, err := readMessage(ws, in.reader(), s.srv.cfg.MaxPayload)
 		if err != nil {
 			code := 0
 			switch {
@@ -373,7 +373,7 @@ func (s *Session) failWebSocket(code int) {
 // nothing is left; after the session has closed it writes the close frame
 // instead, and no writer starts after it.
 //
-// x/net writes the frames of a batch into out, which sends them in chunks
+// The frames of a batch are written into out, which sends them in chunks
 // of about wsChunk bytes, one write(2) each, after what a writeNow could
 // not write. Between chunks, a ping due meanwhile cuts in (its pong
 // deadline is already running) and a close stops the batch.
@@ -404,12 +404,12 @@ func (s *Session) writeLoop() {
 		s.mu.Unlock()
 
 		out.begin()
-		err := writePing(ws, ping)
+		err := writePing(out, ping)
 		for _, p := range batch {
 			if err != nil {
 				break
 			}
-			if err = writeFrame(ws, out, p); err != nil || out.buffered() < wsChunk {
+			if err = writeFrame(out, p); err != nil || out.buffered() < wsChunk {
 				continue
 			}
 			if err = out.flush(); err != nil {
@@ -424,7 +424,7 @@ func (s *Session) writeLoop() {
 			s.pingDue = false
 			s.writeDeadlineLocked(ws)
 			s.mu.Unlock()
-			err = writePing(ws, ping)
+			err = writePing(out, ping)
 		}
 		if e := out.end(); err == nil {
 			err = e
@@ -446,33 +446,24 @@ func (s *Session) takeForWriteLocked(ws *websocket.Conn) []Packet {
 	return s.takeLocked()
 }
 
-func writePing(ws *websocket.Conn, ping bool) error {
+func writePing(out *wsOut, ping bool) error {
 	if !ping {
 		return nil
 	}
-	ws.PayloadType = websocket.TextFrame
-	_, err := ws.Write(pingFrame)
-	return err
+	return out.writeFrame(pingFrame, false)
 }
 
 // writeFrame writes p's frame to out: its frame as made by PrepareWebSocket,
-// or one that ws makes now.
-func writeFrame(ws *websocket.Conn, out *wsOut, p Packet) error {
+// or one made now. Frames reach out whole, in one Write or writeFrame each
+// (x/net's too: it flushes after each frame, and a frame it writes outside
+// the writer, a pong or a close, fits its buffer): one cannot land inside
+// another.
+func writeFrame(out *wsOut, p Packet) error {
 	if p.frame != nil {
-		// Whole x/net frames reach out one at a time, in one Write each
-		// (x/net flushes after each, and a frame written outside the
-		// writer, a pong or a close, fits its buffer): this one cannot
-		// land inside another.
 		_, err := out.Write(p.frame)
 		return err
 	}
-	if p.Binary {
-		ws.PayloadType = websocket.BinaryFrame
-	} else {
-		ws.PayloadType = websocket.TextFrame
-	}
-	_, err := ws.Write(p.Data)
-	return err
+	return out.writeFrame(p.Data, p.Binary)
 }
 
 // writeNow writes what is queued on the calling goroutine, which holds
@@ -494,10 +485,10 @@ func (s *Session) writeNow() {
 	s.mu.Unlock()
 
 	out.begin()
-	err := writePing(ws, ping)
+	err := writePing(out, ping)
 	for _, p := range batch {
 		if err == nil {
-			err = writeFrame(ws, out, p)
+			err = writeFrame(out, p)
 		}
 	}
 	done, terr := out.tryEnd() // never out.end here: it waits for the client

@@ -11,7 +11,8 @@ import (
 )
 
 // The WebSocket transport is golang.org/x/net/websocket: it does the
-// handshake, and reads and writes every frame. Two of its traits cost a
+// handshake and owns the connection, and it reads and writes every frame
+// but the two commonest (see wsframe.go). Two more of its traits cost a
 // lot on a busy server, and this file works around them without changing
 // what goes on the wire:
 //
@@ -28,11 +29,6 @@ import (
 //     (wsin.go), which holds a read buffer only while bytes are waiting;
 //     on Linux, that goroutine ends while the socket has nothing to read
 //     (see park_linux.go).
-//
-// x/net still allocates per frame (a frame reader or writer and its
-// header), which only another WebSocket implementation would avoid (see
-// bench/xnetws), except for a broadcast's frames, which x/net encodes once
-// for all recipients (see PrepareWebSocket).
 const (
 	wsReadBuf  = 1024     // without a wsIn: a typical client packet in one read(2); larger ones bypass it
 	wsWriteBuf = 256      // a small frame (a pong, the open packet) in one write(2) outside a batch
@@ -231,4 +227,19 @@ func (s *Server) serveHijacked(srv http.Handler, resp *wsResponse, r *http.Reque
 		}
 	}()
 	srv.ServeHTTP(resp, r)
+}
+
+// writeFrame writes the frame of a text or binary message: into the
+// batch, when the writer writes one (as it always does today), or else as
+// Write would.
+func (w *wsOut) writeFrame(data []byte, binary bool) error {
+	w.mu.Lock()
+	if w.batching {
+		*w.buf = appendFrame(*w.buf, data, binary)
+		w.mu.Unlock()
+		return nil
+	}
+	w.mu.Unlock()
+	_, err := w.Write(appendFrame(make([]byte, 0, len(data)+maxHeader), data, binary))
+	return err
 }

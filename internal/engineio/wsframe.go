@@ -2,104 +2,110 @@ package engineio
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
-	"net"
-	"net/http"
-	"net/url"
-	"sync"
-	"time"
-
-	"golang.org/x/net/websocket"
 )
+
+// Frames of data, read and written here rather than by x/net/websocket.
+//
+// x/net does the handshake, owns the connection and handles every control
+// frame, fragmented message and frame over 64 KiB. What it costs per frame
+// is its objects: a frame reader and its header buffer for every frame
+// read, a frame writer and its header for every frame written, 7
+// allocations in an echo round trip, and 17% of the server's CPU per ack
+// (bench/README.md, "The golang.org/x/net/websocket limitation"). So the
+// two commonest frames skip them:
+//
+//   - readSmallFrame reads a message that comes whole in one masked text or
+//     binary frame of up to 64 KiB, from the bufio.Reader that x/net reads
+//     the connection through, between two of x/net's frames; any other frame
+//     is left to x/net.
+//   - appendFrame writes a server's frame (final, unmasked, one data
+//     opcode): the bytes x/net writes for one Write, checked against x/net
+//     in TestAppendFrameIsXNets.
+
+// appendFrame appends to dst the unmasked, final WebSocket frame of a text
+// or binary message.
+func appendFrame(dst, data []byte, isBinary bool) []byte {
+	b0 := byte(0x81)
+	if isBinary {
+		b0 = 0x82
+	}
+	switch n := len(data); {
+	case n < 126:
+		dst = append(dst, b0, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, b0, 126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, b0, 127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	return append(dst, data...)
+}
+
+// maxHeader is the longest header of a server's frame.
+const maxHeader = 10
 
 // PrepareWebSocket has each of ps carry its WebSocket frame, encoded once,
 // for packets about to be sent to many sessions (a broadcast): a session
-// on WebSocket then writes those bytes as they are, instead of having
-// x/net build the same frame again (a frame writer, a header, three
-// allocations and a flush for every recipient). Sessions on polling use
-// Data as before. The frames are x/net's: an x/net connection of its own
-// that writes to memory encodes them, since x/net has no other way to
-// encode a frame. A server's frames are not masked, so the bytes are the
-// same for every connection.
+// on WebSocket then writes those bytes as they are. Sessions on polling
+// use Data as before. A server's frames are not masked, so the bytes are
+// the same for every connection.
 func PrepareWebSocket(ps []Packet) {
-	e := encoders.Get().(*frameEncoder)
 	for i := range ps {
-		ps[i].frame = e.encode(ps[i])
+		p := &ps[i]
+		p.frame = appendFrame(make([]byte, 0, len(p.Data)+maxHeader), p.Data, p.Binary)
 	}
-	encoders.Put(e)
 }
 
-var encoders = sync.Pool{New: func() any { return newFrameEncoder() }}
-
-// frameEncoder is an x/net server connection whose frames go to out.
-type frameEncoder struct {
-	ws  *websocket.Conn
-	out []byte
+// readSmallFrame reads a message that comes whole in one frame: final,
+// masked, text or binary, no reserved bits, at most 65535 and at most max
+// bytes long. It reads it from br, the reader x/net reads the connection
+// through, at a frame's start. For any other frame it reports false having
+// consumed nothing, and x/net reads it (and refuses it, if it must).
+func readSmallFrame(br *bufio.Reader, max int64) (f wsFrame, ok bool, err error) {
+	h, err := br.Peek(2)
+	if err != nil || h[0] != 0x81 && h[0] != 0x82 || h[1]&0x80 == 0 {
+		return wsFrame{}, false, nil // x/net meets the error, or reads the frame
+	}
+	isBinary := h[0] == 0x82
+	size, hlen := int(h[1]&0x7f), 6
+	switch size {
+	case 127:
+		return wsFrame{}, false, nil
+	case 126:
+		hlen = 8
+		if h, err = br.Peek(hlen); err != nil {
+			return wsFrame{}, false, nil
+		}
+		size = int(binary.BigEndian.Uint16(h[2:]))
+	default:
+		if h, err = br.Peek(hlen); err != nil {
+			return wsFrame{}, false, nil
+		}
+	}
+	if int64(size) > max {
+		return wsFrame{}, false, nil // x/net refuses it
+	}
+	key := binary.LittleEndian.Uint32(h[hlen-4:])
+	br.Discard(hlen)
+	msg := make([]byte, size)
+	if _, err := io.ReadFull(br, msg); err != nil {
+		return wsFrame{}, true, err
+	}
+	unmask(msg, key)
+	return wsFrame{data: msg, binary: isBinary}, true, nil
 }
 
-// Write is where the encoder's connection writes.
-func (e *frameEncoder) Write(p []byte) (int, error) {
-	e.out = append(e.out, p...)
-	return len(p), nil
+// unmask XORs p with the masking key, whose four bytes, in the order of
+// the wire, are key as a little-endian word: eight bytes at a time.
+func unmask(p []byte, key uint32) {
+	k8 := uint64(key)<<32 | uint64(key)
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		binary.LittleEndian.PutUint64(p[i:], binary.LittleEndian.Uint64(p[i:])^k8)
+	}
+	for ; i < len(p); i++ {
+		p[i] ^= byte(key >> (8 * (i & 3)))
+	}
 }
-
-// encode returns p's frame, in a slice of its own.
-func (e *frameEncoder) encode(p Packet) []byte {
-	if p.Binary {
-		e.ws.PayloadType = websocket.BinaryFrame
-	} else {
-		e.ws.PayloadType = websocket.TextFrame
-	}
-	e.out = make([]byte, 0, len(p.Data)+10) // the longest header of an unmasked frame
-	e.ws.Write(p.Data)                      // into e.out: it cannot fail
-	f := e.out
-	e.out = nil
-	return f
-}
-
-// newFrameEncoder runs x/net's server handshake for a request made up
-// here, over a connection that is only memory.
-func newFrameEncoder() *frameEncoder {
-	e := &frameEncoder{}
-	req := &http.Request{
-		Method: http.MethodGet,
-		URL:    &url.URL{Path: "/"},
-		Host:   "localhost",
-		Header: http.Header{
-			"Upgrade":               {"websocket"},
-			"Connection":            {"Upgrade"},
-			"Sec-Websocket-Key":     {"AAAAAAAAAAAAAAAAAAAAAA=="},
-			"Sec-Websocket-Version": {"13"},
-		},
-	}
-	rw := bufio.NewReadWriter(bufio.NewReaderSize(memConn{}, 16), bufio.NewWriterSize(e, 16))
-	srv := websocket.Server{
-		Handshake: func(*websocket.Config, *http.Request) error { return nil },
-		Handler:   func(ws *websocket.Conn) { e.ws = ws },
-	}
-	srv.ServeHTTP(&wsResponse{conn: memConn{}, rw: rw}, req)
-	if e.ws == nil {
-		panic("engineio: x/net refused the frame encoder's handshake")
-	}
-	e.out = nil // the 101 response
-	return e
-}
-
-// memConn is the connection under a frameEncoder: it is never read from,
-// written to (the encoder's bufio.Writer writes to the encoder) or
-// closed.
-type memConn struct{}
-
-func (memConn) Read([]byte) (int, error)         { return 0, io.EOF }
-func (memConn) Write(p []byte) (int, error)      { return len(p), nil }
-func (memConn) Close() error                     { return nil }
-func (memConn) LocalAddr() net.Addr              { return memAddr{} }
-func (memConn) RemoteAddr() net.Addr             { return memAddr{} }
-func (memConn) SetDeadline(time.Time) error      { return nil }
-func (memConn) SetReadDeadline(time.Time) error  { return nil }
-func (memConn) SetWriteDeadline(time.Time) error { return nil }
-
-type memAddr struct{}
-
-func (memAddr) Network() string { return "memory" }
-func (memAddr) String() string  { return "memory" }

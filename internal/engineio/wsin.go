@@ -112,6 +112,15 @@ func (in *wsIn) lend(s *Session) *Loan {
 	return in.loan
 }
 
+// reader returns the reader x/net reads frames from, or nil without a
+// wsIn.
+func (in *wsIn) reader() *bufio.Reader {
+	if in == nil {
+		return nil
+	}
+	return in.br
+}
+
 // closed reports whether the session has closed. A reader that changes the
 // read deadline asks afterwards: the session's close sets one to wake it.
 func (in *wsIn) closed() bool {

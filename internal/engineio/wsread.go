@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +25,16 @@ var (
 // handler that *websocket.Conn exposes: control frames (ping, pong, close)
 // are handled by x/net as usual. A message longer than max in total is
 // refused with websocket.ErrFrameTooLarge before its bytes are read.
-func readMessage(ws *websocket.Conn, max int64) (wsFrame, error) {
+//
+// br, if not nil, is the reader x/net reads the connection through: a
+// message that comes whole in one small frame is then read from it
+// directly (see readSmallFrame), and x/net reads the rest.
+func readMessage(ws *websocket.Conn, br *bufio.Reader, max int64) (wsFrame, error) {
+	if br != nil {
+		if f, ok, err := readSmallFrame(br, max); ok || err != nil {
+			return f, err
+		}
+	}
 	var (
 		msg     []byte
 		binary  bool
