@@ -24,6 +24,11 @@ var (
 	ErrAckSent = errors.New("socketio: acknowledgement already sent")
 	// ErrNoArg: Args.Decode was asked for an argument the client did not send.
 	ErrNoArg = errors.New("socketio: no such argument")
+	// ErrReservedEvent: an emit named an event reserved by Socket.IO
+	// (connect, connect_error, disconnect, disconnecting, newListener,
+	// removeListener), which socket.io-client would refuse by closing the
+	// connection. Nothing is sent; the Node server throws.
+	ErrReservedEvent = errors.New("socketio: reserved event name")
 )
 
 // ConnectError refuses a connection from a namespace middleware (see

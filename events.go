@@ -171,8 +171,13 @@ func EmitWithAcks[Req, Resp any](ctx context.Context, b BroadcastOperator, r Req
 	return out, err
 }
 
-// eventPacket encodes an event and its arguments.
+// eventPacket encodes an event and its arguments. A reserved name is
+// refused: socket.io-client would take the packet for an invalid one and
+// close the connection.
 func eventPacket(event string, args []any) (*parser.Packet, error) {
+	if parser.IsReserved(event) {
+		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
 	data, atts, err := parser.MarshalEvent(event, args)
 	if err != nil {
 		return nil, fmt.Errorf("socketio: encoding %q: %w", event, err)

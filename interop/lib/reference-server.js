@@ -169,6 +169,20 @@ main.on("connection", (socket) => {
     }
     cb?.(res);
   });
+  socket.on("emit-reserved", (name, cb) => {
+    const errs = { socket: null, room: null };
+    try {
+      socket.emit(name, "from emit-reserved");
+    } catch (e) {
+      errs.socket = e.message;
+    }
+    try {
+      main.to(socket.id).emit(name, "from emit-reserved");
+    } catch (e) {
+      errs.room = e.message;
+    }
+    cb(errs);
+  });
   socket.on("reason-of", (id, cb) => cb(reasons.get(id) ?? null));
   socket.on("handshake", (cb) =>
     cb({ xTest: socket.handshake.headers["x-test"] ?? null, query: socket.handshake.query, auth: socket.handshake.auth }),

@@ -19,6 +19,8 @@ package main
 //	                          event with args, binary included), "burst"
 //	                          (emit n "tick" (i, <2 bytes i>)); ack true
 //	                          otherwise
+//	emit-reserved name        emit event name to the socket, and to its
+//	                          room: ack {socket, room}, the errors or null
 //	reason-of id              ack the reason the socket id (any namespace)
 //	                          disconnected with, or null
 //	handshake                 ack {xTest: header x-test or null, query, auth}
@@ -174,6 +176,21 @@ func more(srv *socketio.Server) {
 		}
 		if ack != nil {
 			_ = ack(res)
+		}
+	})
+
+	main.OnEvent("emit-reserved", func(s *socketio.Socket, args socketio.Args, ack socketio.Ack) {
+		var name string
+		_ = args.Decode(0, &name)
+		errs := map[string]any{"socket": nil, "room": nil}
+		if err := s.Emit(name, "from emit-reserved"); err != nil {
+			errs["socket"] = err.Error()
+		}
+		if err := main.To(s.ID()).Emit(name, "from emit-reserved"); err != nil {
+			errs["room"] = err.Error()
+		}
+		if ack != nil {
+			_ = ack(errs)
 		}
 	})
 

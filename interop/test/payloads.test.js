@@ -168,3 +168,34 @@ h.scenario("compress(false) and volatile emits from the client are delivered", a
   s.volatile.emit("echo", "vol");
   assert.deepEqual(await back, ["vol"]);
 });
+
+h.scenario("the server refuses to emit reserved event names", async (t) => {
+  const s = await ready(t);
+  for (const name of ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]) {
+    const got = [];
+    const l = (...a) => got.push(a);
+    s.on(name, l);
+    const r = await s.timeout(5000).emitWithAck("emit-reserved", name);
+    s.off(name, l);
+    // Node throws '"<name>" is a reserved event name'; Go returns ErrReservedEvent
+    assert.ok(r.socket?.includes("reserved event name"), JSON.stringify(r));
+    assert.ok(r.room?.includes("reserved event name"), JSON.stringify(r));
+    assert.deepEqual(got, []);
+    assert.equal(s.connected, true);
+  }
+  // "error" and "message" are ordinary events
+  for (const name of ["error", "message"]) {
+    const got = [];
+    s.on(name, (...a) => got.push(a));
+    assert.deepEqual(await s.timeout(5000).emitWithAck("emit-reserved", name), { socket: null, room: null });
+    await h.within(
+      (async () => {
+        while (got.length < 2) await h.sleep(5);
+      })(),
+      3000,
+      name,
+    );
+    assert.deepEqual(got, [["from emit-reserved"], ["from emit-reserved"]]);
+  }
+  assert.equal(await s.timeout(5000).emitWithAck("echo", "ok"), "ok");
+});
