@@ -202,11 +202,23 @@ func (c *conn) dispatch(p *parser.Packet, loan *engineio.Loan) error {
 func (c *conn) connect(p *parser.Packet) error {
 	name := p.Namespace
 	c.mu.Lock()
-	_, dup := c.sockets[name]
+	prev := c.sockets[name]
 	closed := c.closed
 	c.mu.Unlock()
-	if dup {
-		return fmt.Errorf("second CONNECT to namespace %q", name)
+	if prev != nil {
+		prev.mu.Lock()
+		connecting := prev.state == stateConnecting
+		prev.mu.Unlock()
+		if !connecting {
+			return fmt.Errorf("second CONNECT to namespace %q", name)
+		}
+		// The client left the namespace and came back while the
+		// middlewares of its first CONNECT were still running: it sent
+		// no DISCONNECT (it was not connected yet), and now waits for
+		// the answer to this CONNECT. The Node server runs both; the
+		// first is dropped here, silently (its middlewares see its
+		// context cancelled).
+		prev.disconnect(ReasonClientDisconnect, false)
 	}
 	if closed {
 		return nil

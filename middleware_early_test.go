@@ -3,6 +3,7 @@ package socketio
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,5 +93,61 @@ func TestDisconnectInMiddlewareIsNoop(t *testing.T) {
 		connect(t, c, "/", auth)
 		echo(t, c, 1, `"still here"`)
 		c.Close()
+	}
+}
+
+// A second CONNECT to a namespace whose first is still in its middlewares
+// (socket.io-client sends one when the application calls disconnect() then
+// connect() meanwhile: it sends no DISCONNECT, not being connected) drops
+// the first socket and connects the second; it used to close the whole
+// connection, every namespace with it.
+func TestReconnectWhileMiddlewareRuns(t *testing.T) {
+	var gate atomic.Value // chan struct{}, closed to let the middlewares go on
+	cancelled := make(chan bool, 2)
+	var connects atomic.Int32
+	rs := newRawServer(t, Config{}, func(srv *Server) {
+		srv.Of("/admin").OnEvent("echo", func(_ *Socket, args Args, ack Ack) { ack(args.Slice()...) })
+		ns := srv.Of("/")
+		ns.Use(func(s *Socket) error {
+			<-gate.Load().(chan struct{})
+			cancelled <- s.Context().Err() != nil
+			return nil
+		})
+		ns.OnConnect(func(*Socket) { connects.Add(1) })
+	})
+	for _, tr := range []string{tWebSocket, tPolling} {
+		t.Run(tr, func(t *testing.T) {
+			connects.Store(0)
+			release := make(chan struct{})
+			gate.Store(release)
+			c := rs.open(tr)
+			defer c.Close()
+			connect(t, c, "/admin", "")
+			require.NoError(t, c.SendText("40"))
+			require.NoError(t, c.SendText("40"))
+			// both CONNECTs read before the middlewares go on
+			time.Sleep(50 * time.Millisecond)
+			close(release)
+			// the first socket was dropped, the second goes on
+			recv := func() bool {
+				select {
+				case v := <-cancelled:
+					return v
+				case <-time.After(5 * time.Second):
+					t.Fatal("a middleware did not return")
+					return false
+				}
+			}
+			require.ElementsMatch(t, []bool{true, false}, []bool{recv(), recv()})
+			f, err := c.Next(5 * time.Second)
+			require.NoError(t, err)
+			require.True(t, strings.HasPrefix(f.text, `40{"sid":`), f.text)
+			echo(t, c, 1, `"connected"`)
+			require.NoError(t, c.SendText(`42/admin,1["echo","admin"]`))
+			f, err = c.Next(5 * time.Second)
+			require.NoError(t, err)
+			require.Equal(t, `43/admin,1["admin"]`, f.text, "/admin still there")
+			require.Equal(t, int32(1), connects.Load())
+		})
 	}
 }

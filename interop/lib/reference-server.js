@@ -108,6 +108,10 @@ const recordReasons = (nsp) =>
 recordReasons(main);
 recordReasons(io.of("/admin"));
 main.use((socket, next) => {
+  const ms = socket.handshake.auth.mwDelay;
+  ms > 0 ? setTimeout(next, Math.min(ms, 5000)) : next();
+});
+main.use((socket, next) => {
   const { mwJoin, mwEmit, mwDisconnect } = socket.handshake.auth;
   if (mwDisconnect != null) socket.disconnect(mwDisconnect);
   if (mwJoin?.length) socket.join(mwJoin);

@@ -68,16 +68,20 @@ var dynName = regexp.MustCompile(`^/dyn-[\w-]+$`)
 func more(srv *socketio.Server) {
 	main := srv.Of("/")
 	recordReasons(main)
-	// auth {mwJoin: [rooms...], mwEmit: x, mwDisconnect: close}: the
-	// middleware calls Disconnect(close), joins the rooms and emits
-	// "mw-hello" x, before the socket is connected.
+	// auth {mwDelay: ms, mwJoin: [rooms...], mwEmit: x, mwDisconnect:
+	// close}: the middleware waits ms, calls Disconnect(close), joins the
+	// rooms and emits "mw-hello" x, before the socket is connected.
 	main.Use(func(s *socketio.Socket) error {
 		var auth struct {
 			Join       []string `json:"mwJoin"`
 			Emit       any      `json:"mwEmit"`
 			Disconnect *bool    `json:"mwDisconnect"`
+			Delay      int      `json:"mwDelay"`
 		}
 		_ = s.DecodeAuth(&auth)
+		if auth.Delay > 0 {
+			time.Sleep(time.Duration(min(auth.Delay, 5000)) * time.Millisecond)
+		}
 		if auth.Disconnect != nil {
 			s.Disconnect(*auth.Disconnect)
 		}

@@ -130,3 +130,24 @@ h.scenario("disconnect() in a middleware does nothing: the socket connects", asy
     assert.equal(await s.timeout(5000).emitWithAck("echo", close), close);
   }
 });
+
+h.scenario("disconnect() and connect() again while the server's middleware still runs", async (t) => {
+  const m = await h.manager(t);
+  const keeper = m.socket("/admin"); // keeps the connection open
+  const s = m.socket("/", { auth: { mwDelay: 300 } });
+  await h.connected(keeper);
+  let keeperLeft = null;
+  keeper.on("disconnect", (r) => (keeperLeft = r));
+  await h.sleep(50); // the CONNECT of "/" waits in the middleware
+  s.disconnect(); // not connected yet: nothing is sent
+  s.connect(); // a second CONNECT
+  await h.connected(s, 5000);
+  // (Node runs both CONNECTs and the client may see "connect" twice; Go
+  // drops the first: either way the socket ends up connected, and the
+  // server knows it by the id the client has.)
+  await h.sleep(400);
+  assert.equal(s.connected, true);
+  assert.equal((await s.timeout(5000).emitWithAck("whoami")).id, s.id);
+  assert.equal(await keeper.timeout(5000).emitWithAck("echo", "k"), "k");
+  assert.equal(keeperLeft, null);
+});
