@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wirekit/socketio/internal/engineio"
@@ -18,6 +19,9 @@ type conn struct {
 	srv  *Server
 	sess *engineio.Session
 	dec  parser.Decoder // reader goroutine only
+	// failed: a packet broke the protocol; the connection is closing and
+	// reads nothing more.
+	failed atomic.Bool
 
 	mu        sync.Mutex
 	sockets   map[string]*Socket // by namespace, connecting or connected
@@ -59,6 +63,9 @@ func (h *engineHandler) OnMessage(sess *engineio.Session, data []byte, binary bo
 // when loan allows (see engineio.Loan and serial).
 func (h *engineHandler) OnMessageLoan(sess *engineio.Session, data []byte, binary bool, loan *engineio.Loan) {
 	c := sess.Value.(*conn)
+	if c.failed.Load() {
+		return
+	}
 	var (
 		pk  parser.Packet // stays on the stack: nothing keeps p
 		p   *parser.Packet
@@ -73,9 +80,35 @@ func (h *engineHandler) OnMessageLoan(sess *engineio.Session, data []byte, binar
 		err = c.dispatch(p, loan)
 	}
 	if err != nil {
-		c.srv.log.Debug("socketio: closing connection", "sid", sess.ID(), "err", err)
-		sess.Abort(engineio.ReasonParseError)
+		c.fail(err)
 	}
+}
+
+// fail ends c after a packet that broke the protocol. Its sockets are
+// disconnected now (reason "parse error"), and nothing more is read from
+// it. As on the Node server, the connection itself closes gracefully: what
+// is queued is flushed, then the close is sent, so that a long-polling
+// client's next GET gets the close packet and the client sees "transport
+// close" (it would see an unknown session, "transport error", if the
+// session were gone at once).
+func (c *conn) fail(err error) {
+	c.srv.log.Debug("socketio: closing connection", "sid", c.sess.ID(), "err", err)
+	c.failed.Store(true)
+	for _, so := range c.socketList() {
+		so.disconnect(engineio.ReasonParseError, false)
+	}
+	c.sess.Close(engineio.ReasonParseError)
+}
+
+// socketList returns c's sockets, connecting or connected.
+func (c *conn) socketList() []*Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, so := range c.sockets {
+		sockets = append(sockets, so)
+	}
+	return sockets
 }
 
 func (h *engineHandler) OnClose(sess *engineio.Session, reason string) {
@@ -87,12 +120,8 @@ func (h *engineHandler) OnClose(sess *engineio.Session, reason string) {
 		c.joined = true
 		c.srv.connecting.Add(-1)
 	}
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, so := range c.sockets {
-		sockets = append(sockets, so)
-	}
 	c.mu.Unlock()
-	for _, so := range sockets {
+	for _, so := range c.socketList() {
 		so.disconnect(reason, false)
 	}
 	c.srv.active.done()

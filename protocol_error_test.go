@@ -1,0 +1,52 @@
+package socketio
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A packet that breaks the Socket.IO protocol disconnects the connection's
+// sockets at once ("parse error"), and closes the connection as the Node
+// server does: what was queued before it is still delivered, then the
+// close. A long-polling client's next GET gets the close packet, not an
+// unknown session (which socket.io-client would report as "transport
+// error" instead of "transport close").
+func TestProtocolErrorClosesGracefully(t *testing.T) {
+	rs := newRawServer(t, Config{}, func(s *Server) {
+		s.Of("/").OnEvent("queue", func(s *Socket, _ Args, _ Ack) {
+			s.Emit("queued", 1)
+		})
+	})
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			rs.t = t
+			c := rs.open(tr)
+			defer c.Close()
+			id := connect(t, c, "/", "")
+			require.NoError(t, c.SendText(`42["queue"]`)) // its emit waits for the next GET
+			c.SendText(`42{"not":"an array"}`)            // refused, over polling
+			require.Equal(t, ReasonParseError, rs.waitReason(id, 5*time.Second))
+
+			if tr == tPolling {
+				var got []string
+				for len(got) == 0 || got[len(got)-1] != "1" {
+					res, err := rs.do(context.Background(), "GET", c.(*pollClient).query(), nil, nil)
+					require.NoError(t, err)
+					require.Equal(t, 200, res.status, "the session answers its GETs until it closes: %q after %q", res.body, got)
+					got = append(got, strings.Split(res.body, "\x1e")...)
+				}
+				require.Equal(t, []string{`42["queued",1]`, "1"}, got)
+			} else {
+				f, err := c.Next(5 * time.Second)
+				require.NoError(t, err)
+				require.Equal(t, `42["queued",1]`, f.text)
+				waitClosed(t, c, 5*time.Second)
+			}
+			rs.waitConns(0, 5*time.Second)
+		})
+	}
+}
