@@ -235,10 +235,11 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 // gets reason "server shutting down", what is queued is flushed, then the
 // connection is closed, and no new connection is accepted. As with the Node
 // server's close(), clients are not sent a namespace disconnect: they see
-// their transport close ("transport close") and reconnect by themselves. It returns once all connections are closed
-// and the sockets' handlers (OnDisconnect included) have returned, or when
-// ctx ends: then the remaining connections are closed at once and ctx's
-// error is returned. Calling it again waits the same way.
+// their transport close ("transport close") and reconnect by themselves.
+// It returns once all connections are closed and the sockets' handlers
+// (OnDisconnect included) have returned, or when ctx ends: then the
+// remaining connections are closed at once and ctx's error is returned.
+// Calling it again waits the same way.
 //
 // To tie it to an http.Server, call it from http.Server.RegisterOnShutdown
 // (see the example), or before http.Server.Shutdown. A long-polling client
