@@ -3,6 +3,7 @@ package socketio
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -104,11 +105,7 @@ func (c *conn) fail(err error) {
 func (c *conn) socketList() []*Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, so := range c.sockets {
-		sockets = append(sockets, so)
-	}
-	return sockets
+	return slices.Collect(maps.Values(c.sockets))
 }
 
 func (h *engineHandler) OnClose(sess *engineio.Session, reason string) {
