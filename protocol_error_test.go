@@ -50,3 +50,22 @@ func TestProtocolErrorClosesGracefully(t *testing.T) {
 		})
 	}
 }
+
+// An object that looks like a binary placeholder, in a packet without
+// attachments, is plain data, as socket.io-parser and the Node server take
+// it: it is delivered and sent back as it is, and the connection stays.
+func TestPlaceholderObjectWithoutAttachments(t *testing.T) {
+	rs := newRawServer(t, Config{}, nil)
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			rs.t = t
+			c := rs.open(tr)
+			defer c.Close()
+			id := connect(t, c, "/", "")
+			echo(t, c, 1, `{"_placeholder":true,"num":0}`)
+			echo(t, c, 2, `[{"_placeholder":true,"num":3,"x":1}]`)
+			require.NoError(t, c.SendText("41"))
+			require.Equal(t, ReasonClientDisconnect, rs.waitReason(id, 5*time.Second))
+		})
+	}
+}

@@ -182,7 +182,10 @@ func checkPayload(p *Packet, count, off int) error {
 	data := p.Data
 	var first byte // first byte of the JSON value, 0 when there is no payload
 	if len(data) > 0 {
-		s := scanner{data: data, natts: count, checkPH: true}
+		// Placeholders are checked only where they mean something, in a
+		// packet with attachments; elsewhere such an object is plain data,
+		// as socket.io-parser takes it.
+		s := scanner{data: data, natts: count, checkPH: count > 0}
 		if !s.whole() {
 			s.err.Offset += off
 			return s.err

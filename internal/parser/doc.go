@@ -37,8 +37,11 @@
 // follow the text message as separate binary messages, in placeholder
 // order. A placeholder's num must be an integer literal with
 // 0 <= num < attachments, and an attachment may be referenced at most once.
-// Any object with a "_placeholder" key whose value is true must be exactly
-// such a placeholder, otherwise the packet is rejected.
+// In a packet with attachments, any object with a "_placeholder" key whose
+// value is true must be exactly such a placeholder, otherwise the packet is
+// rejected. In a packet without (a plain EVENT or ACK, or a binary one that
+// announces none), such an object is plain data, as socket.io-parser takes
+// it: it is decoded and sent on as any other object.
 //
 // [Decoder] reassembles packets from the text and binary messages of one
 // connection; [AppendPacket] encodes one. [MarshalArgs] and [AppendValue]

@@ -586,7 +586,8 @@ func mapKey(k reflect.Value) (string, error) {
 
 // encodeRaw re-emits a Raw: its JSON verbatim, placeholders renumbered after
 // the attachments collected so far (each placeholder references a distinct
-// attachment, so renumbering keeps placeholder order).
+// attachment, so renumbering keeps placeholder order). A Raw without
+// attachments has no placeholders (see Decoder).
 func encodeRaw(e *encodeState, v reflect.Value) error {
 	data := v.Field(0).Bytes()
 	atts := v.Field(1)
@@ -594,7 +595,7 @@ func encodeRaw(e *encodeState, v reflect.Value) error {
 		e.buf = append(e.buf, "null"...)
 		return nil
 	}
-	s := scanner{data: data, natts: atts.Len(), checkPH: true, record: atts.Len() > 0}
+	s := scanner{data: data, natts: atts.Len(), checkPH: atts.Len() > 0, record: atts.Len() > 0}
 	if !s.whole() {
 		return fmt.Errorf("socketio parser: Raw: %w", s.err)
 	}

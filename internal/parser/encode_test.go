@@ -322,6 +322,8 @@ func TestMarshalArgsBinary(t *testing.T) {
 		}, &Raw{JSON: json.RawMessage(`{"_placeholder":true,"num":0}`), Attachments: [][]byte{[]byte("p0")}}, []byte("last")},
 			`[{"_placeholder":true,"num":0},{"x": [{"_placeholder":true,"num":1}, {"_placeholder":true,"num":2}]},{"_placeholder":true,"num":3},{"_placeholder":true,"num":4}]`,
 			[]string{"first", "r1", "r0", "p0", "last"}},
+		{"raw without attachments: a placeholder is plain data", []any{Raw{JSON: json.RawMessage(`{"_placeholder":true,"num":0}`)}},
+			`[{"_placeholder":true,"num":0}]`, nil},
 		{"raw unreferenced attachment dropped", []any{Raw{JSON: json.RawMessage(`[{"_placeholder":true,"num":1}]`), Attachments: [][]byte{[]byte("a"), []byte("b")}}},
 			`[[{"_placeholder":true,"num":0}]]`, []string{"b"}},
 		{"raw in struct", []any{struct {
@@ -432,7 +434,6 @@ func TestMarshalArgsErrors(t *testing.T) {
 		{"failing marshaler", []any{failing{}}},
 		{"invalid raw", Raw{JSON: json.RawMessage(`{`)}},
 		{"raw placeholder out of range", Raw{JSON: json.RawMessage(`{"_placeholder":true,"num":1}`), Attachments: [][]byte{{1}}}},
-		{"raw placeholder without attachments", Raw{JSON: json.RawMessage(`{"_placeholder":true,"num":0}`)}},
 		{"bad json.Number quoted", struct {
 			N json.Number `json:",string"`
 			B []byte

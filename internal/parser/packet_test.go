@@ -58,6 +58,11 @@ func TestDecodeValid(t *testing.T) {
 		{`2[-1.5e3]`, nil, Packet{Type: Event, Namespace: "/", Data: json.RawMessage(`[-1.5e3]`)}},
 		{`2["\u0063onnect"]`, nil, Packet{Type: Event, Namespace: "/", Data: json.RawMessage(`["\u0063onnect"]`)}},
 		{`2["a",{"_placeholder":false,"num":0}]`, nil, Packet{Type: Event, Namespace: "/", Data: json.RawMessage(`["a",{"_placeholder":false,"num":0}]`)}},
+		// Without attachments a placeholder is plain data, as socket.io-parser
+		// takes it, whatever its shape.
+		{`2["a",{"_placeholder":true,"num":0},{"_placeholder":true,"x":1}]`, nil, Packet{Type: Event, Namespace: "/", Data: json.RawMessage(`["a",{"_placeholder":true,"num":0},{"_placeholder":true,"x":1}]`)}},
+		{`30[{"_placeholder":true,"num":7}]`, nil, Packet{Type: Ack, Namespace: "/", HasID: true, Data: json.RawMessage(`[{"_placeholder":true,"num":7}]`)}},
+		{`50-["a",{"_placeholder":true,"num":0}]`, nil, Packet{Type: BinaryEvent, Namespace: "/", Data: json.RawMessage(`["a",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{}}},
 		{`3/admin,12[]`, nil, Packet{Type: Ack, Namespace: "/admin", ID: 12, HasID: true, Data: json.RawMessage(`[]`)}},
 		{`30["x",2]`, nil, Packet{Type: Ack, Namespace: "/", ID: 0, HasID: true, Data: json.RawMessage(`["x",2]`)}},
 		{`4{"message":"Invalid namespace"}`, nil, Packet{Type: ConnectError, Namespace: "/", Data: json.RawMessage(`{"message":"Invalid namespace"}`)}},
@@ -169,7 +174,6 @@ func TestDecodeInvalid(t *testing.T) {
 		{`21-["a"]`, "attachment count on a non-binary packet"},
 		{`31-/admin,1[]`, "attachment count on a non-binary packet"},
 		{`2/admin,1-["a"]`, "invalid JSON number"},
-		{`2["a",{"_placeholder":true,"num":0}]`, "placeholder num out of range"},
 		{`51-["a",{"_placeholder":true,"num":1}]`, "placeholder num out of range"},
 		{`51-["a",{"_placeholder":true,"num":"0"}]`, "not a non-negative integer"},
 		{`51-["a",{"_placeholder":true,"num":-1}]`, "not a non-negative integer"},

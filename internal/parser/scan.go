@@ -428,9 +428,11 @@ func hexVal(c byte) int {
 }
 
 // scanPlaceholders validates data as one JSON value whose placeholders
-// reference natts attachments, returning the placeholders in order.
+// reference natts attachments, returning the placeholders in order. With no
+// attachments there are no placeholders: an object that looks like one is
+// plain data.
 func scanPlaceholders(data []byte, natts int) ([]placeholder, error) {
-	s := scanner{data: data, natts: natts, checkPH: true, record: true}
+	s := scanner{data: data, natts: natts, checkPH: natts > 0, record: true}
 	if !s.whole() {
 		return nil, s.err
 	}

@@ -48,6 +48,8 @@ const VALUES = [
   [{ "": 1, "a b": 2, "é": 3, __proto__x: 4 }, { "": 1, "a b": 2, "é": 3, __proto__x: 4 }],
   [deep, deep],
   ["x".repeat(100000), "x".repeat(100000)],
+  // looks like a binary placeholder, in a packet without attachments: data
+  [{ _placeholder: true, num: 0 }, { _placeholder: true, num: 0 }],
 ];
 
 h.scenario("values come back exactly (echo with ack and as an event)", async (t) => {
