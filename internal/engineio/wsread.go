@@ -90,8 +90,10 @@ func readMessage(ws *websocket.Conn, br *bufio.Reader, max int64) (wsFrame, erro
 			started = true
 			binary = opcode == websocket.BinaryFrame
 		}
+		// A 64-bit length near the largest int64 overflows x/net's Len;
+		// compared with what is left of max, size cannot overflow.
 		size := int64(fr.Len() - hlen)
-		if size < 0 || int64(len(msg))+size > max {
+		if size < 0 || size > max-int64(len(msg)) {
 			return wsFrame{}, websocket.ErrFrameTooLarge
 		}
 		if size > 0 {

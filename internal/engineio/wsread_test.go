@@ -233,6 +233,22 @@ func TestWebSocketFragmentsOverMaxPayload(t *testing.T) {
 	}
 }
 
+// A continuation frame whose 64-bit length is the largest there is, after a
+// first fragment with bytes in it, is too large too: its length must not
+// overflow the check (it made the reader panic).
+func TestWebSocketHugeContinuationLength(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	c := dialRawWS(t, s)
+	sid := c.open()
+	c.frame(false, 1, []byte("4a"))
+	huge := []byte{0x80, 0x80 | 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4}
+	_, err := c.conn.Write(huge)
+	require.NoError(t, err)
+	s.rec.waitClosed(t, sid, 2*time.Second)
+	assert.Equal(t, closeTooLarge, int(c.closeCode()))
+}
+
 // Only RFC 6455's WebSocket version is spoken: an older draft's (8) is
 // refused before the upgrade, and told which version to use.
 func TestWebSocketVersion(t *testing.T) {
