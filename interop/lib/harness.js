@@ -165,4 +165,23 @@ function scenario(title, fn, { timeout = 15000, concurrent = false } = {}) {
   });
 }
 
-module.exports = { TRANSPORTS, url, client, manager, within, once, connected, settled, ack, collect, sleep, bytes, tag, scenario };
+// ready returns a connected client on namespace nsp (see client).
+async function ready(t, nsp = "/", opts = {}) {
+  const s = await client(t, nsp, opts);
+  await connected(s);
+  return s;
+}
+
+// reasonOf asks the server, through the connected client obs, why socket id
+// disconnected, waiting until it has recorded a reason (null if it never
+// does within about 3 s).
+async function reasonOf(obs, id) {
+  for (let i = 0; i < 150; i++) {
+    const r = await obs.timeout(5000).emitWithAck("reason-of", id);
+    if (r !== null) return r;
+    await sleep(20);
+  }
+  return null;
+}
+
+module.exports = { TRANSPORTS, url, client, manager, within, once, connected, settled, ack, collect, sleep, bytes, tag, scenario, ready, reasonOf };

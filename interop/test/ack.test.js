@@ -2,14 +2,8 @@
 const assert = require("node:assert/strict");
 const h = require("../lib/harness");
 
-async function ready(t, opts) {
-  const s = await h.client(t, "/", opts);
-  await h.connected(s);
-  return s;
-}
-
 h.scenario("emit/ack client to server", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   // emitWithAck without a timeout: resolves with the first ack argument.
   assert.deepEqual(await s.emitWithAck("echo", { a: 1, b: [true, null, "x"] }), { a: 1, b: [true, null, "x"] });
   // with .timeout(): same value.
@@ -30,7 +24,7 @@ h.scenario("emit/ack client to server", async (t) => {
 });
 
 h.scenario("emitWithAck server to client", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   s.on("question", (p, cb) => cb({ got: p, answer: 42 }));
   s.on("two-answers", (p, cb) => cb("first", 2));
   s.on("ignored", () => {});
@@ -59,7 +53,7 @@ h.scenario("emitWithAck server to client", async (t) => {
 });
 
 h.scenario("retries: every emit carries an ack id", async (t) => {
-  const s = await ready(t, { retries: 2, ackTimeout: 1000 });
+  const s = await h.ready(t, "/", { retries: 2, ackTimeout: 1000 });
   s.emit("note", { n: 1 });
   s.emit("note", { n: 2 });
   s.emit("note-typed", { n: 3 });
@@ -74,13 +68,13 @@ h.scenario("retries: every emit carries an ack id", async (t) => {
     typed: [3, 4],
   });
   // Without retries, a plain emit carries no ack id.
-  const plain = await ready(t);
+  const plain = await h.ready(t);
   plain.emit("note", { n: 9 });
   assert.deepEqual((await plain.timeout(5000).emitWithAck("notes")).notes, [{ n: 9, ack: false }]);
 });
 
 h.scenario("bursts both ways keep order (batched polling payloads, binary mixed in)", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   // client -> server: 150 emits without waiting, every third binary
   const sent = [];
   for (let i = 0; i < 150; i++) {

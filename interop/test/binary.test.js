@@ -2,16 +2,10 @@
 const assert = require("node:assert/strict");
 const h = require("../lib/harness");
 
-async function ready(t) {
-  const s = await h.client(t);
-  await h.connected(s);
-  return s;
-}
-
 const seq = (n) => Array.from({ length: n }, (_, i) => i % 256);
 
 h.scenario("binary client to server (ArrayBuffer and Buffer, nested)", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   const ab = new Uint8Array([1, 2, 3, 250]).buffer;
   assert.deepEqual(
     await s.timeout(5000).emitWithAck("bin-info", { name: "ab", data: ab, parts: [Buffer.from([9, 9]), new ArrayBuffer(5)] }),
@@ -28,7 +22,7 @@ h.scenario("binary client to server (ArrayBuffer and Buffer, nested)", async (t)
 });
 
 h.scenario("binary server to client (nested)", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   const made = h.once(s, "bin-made");
   const r = await s.timeout(5000).emitWithAck("bin-make", { size: 300 });
   assert.deepEqual(h.bytes(r.nested.buf), seq(300));
@@ -40,7 +34,7 @@ h.scenario("binary server to client (nested)", async (t) => {
 });
 
 h.scenario("binary echo round trip (several attachments, several args)", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   const payload = {
     ab: new Uint8Array([0, 255, 128]).buffer,
     deep: { list: [Buffer.from("héllo"), { x: new Uint8Array([7]) }], n: 1 },
@@ -64,7 +58,7 @@ h.scenario("binary echo round trip (several attachments, several args)", async (
 });
 
 h.scenario("payload near maxPayload round-trips", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   const chunk = "abcdefghijklmnopqrstuvwxyz0123456789-é€"; // multi-byte UTF-8 too
   let big = chunk.repeat(Math.ceil(900_000 / Buffer.byteLength(chunk)));
   big = big.slice(0, 890_000);

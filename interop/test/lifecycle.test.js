@@ -4,30 +4,14 @@
 const assert = require("node:assert/strict");
 const h = require("../lib/harness");
 
-async function ready(t, nsp = "/", opts = {}) {
-  const s = await h.client(t, nsp, opts);
-  await h.connected(s);
-  return s;
-}
-
-// reasonOf waits for the server to have recorded why socket id left.
-async function reasonOf(obs, id) {
-  for (let i = 0; i < 150; i++) {
-    const r = await obs.timeout(5000).emitWithAck("reason-of", id);
-    if (r !== null) return r;
-    await h.sleep(20);
-  }
-  return null;
-}
-
 h.scenario("server reasons: client namespace disconnect, transport close", async (t) => {
-  const obs = await ready(t);
+  const obs = await h.ready(t);
   // the client leaves its only namespace
-  const a = await ready(t);
+  const a = await h.ready(t);
   await h.settled(a, t);
   const aid = a.id;
   a.disconnect();
-  assert.equal(await reasonOf(obs, aid), "client namespace disconnect");
+  assert.equal(await h.reasonOf(obs, aid), "client namespace disconnect");
 
   // one namespace of two leaves; the other stays
   const m = await h.manager(t);
@@ -36,7 +20,7 @@ h.scenario("server reasons: client namespace disconnect, transport close", async
   await Promise.all([h.connected(root), h.connected(admin)]);
   const adminId = admin.id;
   admin.disconnect();
-  assert.equal(await reasonOf(obs, adminId), "client namespace disconnect");
+  assert.equal(await h.reasonOf(obs, adminId), "client namespace disconnect");
   assert.equal(await root.timeout(5000).emitWithAck("echo", "still"), "still");
 
   // the client closes the connection itself: every namespace
@@ -47,11 +31,11 @@ h.scenario("server reasons: client namespace disconnect, transport close", async
   await h.settled(r2, t);
   const ids = [r2.id, a2.id];
   m2.engine.close();
-  assert.deepEqual(await Promise.all(ids.map((id) => reasonOf(obs, id))), ["transport close", "transport close"]);
+  assert.deepEqual(await Promise.all(ids.map((id) => h.reasonOf(obs, id))), ["transport close", "transport close"]);
 });
 
 h.scenario("server reasons: server namespace disconnect, with and without close", async (t) => {
-  const obs = await ready(t);
+  const obs = await h.ready(t);
   const m = await h.manager(t);
   const root = m.socket("/");
   const admin = m.socket("/admin");
@@ -62,7 +46,7 @@ h.scenario("server reasons: server namespace disconnect, with and without close"
   admin.emit("disconnect-me", { close: true });
   const [[r1], [r2]] = await gone;
   assert.deepEqual([r1, r2], ["io server disconnect", "io server disconnect"]);
-  assert.deepEqual(await Promise.all(ids.map((id) => reasonOf(obs, id))), [
+  assert.deepEqual(await Promise.all(ids.map((id) => h.reasonOf(obs, id))), [
     "server namespace disconnect",
     "server namespace disconnect",
   ]);
@@ -71,8 +55,8 @@ h.scenario("server reasons: server namespace disconnect, with and without close"
 h.scenario(
   "a client that stops answering pings: ping timeout on the server, then it reconnects",
   async (t) => {
-    const obs = await ready(t);
-    const s = await ready(t, "/", { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
+    const obs = await h.ready(t);
+    const s = await h.ready(t, "/", { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
     await h.settled(s, t);
     const id = s.id;
     const engine = s.io.engine;
@@ -82,7 +66,7 @@ h.scenario(
     // The server pings every 1s and waits 3s for the pong.
     const [reason] = await h.once(s, "disconnect", 8000);
     assert.equal(reason, "transport close");
-    assert.equal(await reasonOf(obs, id), "ping timeout");
+    assert.equal(await h.reasonOf(obs, id), "ping timeout");
     await h.connected(s);
     assert.notEqual(s.id, id);
     assert.equal(await s.timeout(5000).emitWithAck("echo", "back"), "back");
@@ -92,7 +76,7 @@ h.scenario(
 
 h.scenario("the client's own ping timeout fires when the server goes quiet", async (t) => {
   // Not the whole server: the client stops seeing the server's packets.
-  const s = await ready(t, "/", { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
+  const s = await h.ready(t, "/", { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
   await h.settled(s, t);
   const id = s.id;
   const engine = s.io.engine;
@@ -107,8 +91,8 @@ h.scenario("the client's own ping timeout fires when the server goes quiet", asy
   await h.connected(s);
   assert.notEqual(s.id, id);
   // the server let the old connection go too
-  const obs = await ready(t);
-  assert.equal(await reasonOf(obs, id), "transport close");
+  const obs = await h.ready(t);
+  assert.equal(await h.reasonOf(obs, id), "transport close");
 }, { timeout: 20000, concurrent: true });
 
 h.scenario("emits queued before connect arrive in order; disconnect then connect again", async (t) => {
@@ -143,14 +127,14 @@ h.scenario("a volatile emit before connect is dropped by the client", async (t) 
 });
 
 h.scenario("a message larger than the server's maximum payload ends the connection", async (t) => {
-  const obs = await ready(t);
-  const s = await ready(t);
+  const obs = await h.ready(t);
+  const s = await h.ready(t);
   await h.settled(s, t);
   const id = s.id;
   const gone = h.once(s, "disconnect");
   s.emit("echo", "x".repeat(1100000)); // maxHttpBufferSize / MaxPayload: 1e6
   const [reason] = await gone;
-  const server = await reasonOf(obs, id);
+  const server = await h.reasonOf(obs, id);
   if (t.final === "websocket") {
     assert.equal(reason, "transport close");
     assert.equal(server, "transport error");

@@ -3,12 +3,6 @@
 const assert = require("node:assert/strict");
 const h = require("../lib/harness");
 
-async function ready(t, nsp = "/", opts = {}) {
-  const s = await h.client(t, nsp, opts);
-  await h.connected(s);
-  return s;
-}
-
 h.scenario("dynamic namespaces: created on demand, middleware, broadcast to all of them", async (t) => {
   const tag = h.tag();
   const m = await h.manager(t);
@@ -69,7 +63,7 @@ h.scenario("many namespaces on one connection, connected at once", async (t) => 
 });
 
 h.scenario("handshake: query, auth and extra headers reach the server", async (t) => {
-  const s = await ready(t, "/", {
+  const s = await h.ready(t, "/", {
     query: { q: "1", "ü": "é &=" },
     auth: { token: "x", nested: { n: [1, 2] } },
     extraHeaders: { "x-test": "hello" },
@@ -90,7 +84,7 @@ h.scenario("handshake: query, auth and extra headers reach the server", async (t
   assert.equal((await admin.timeout(5000).emitWithAck("whoami")).query.q, "2");
   // auth as a function, called at each connection
   let calls = 0;
-  const f = await ready(t, "/", { auth: (cb) => cb({ call: ++calls }) });
+  const f = await h.ready(t, "/", { auth: (cb) => cb({ call: ++calls }) });
   assert.deepEqual((await f.timeout(5000).emitWithAck("whoami")).auth, { call: 1 });
   f.disconnect();
   f.connect();
@@ -101,7 +95,7 @@ h.scenario("handshake: query, auth and extra headers reach the server", async (t
 
 h.scenario("a middleware joins rooms and emits before the socket is connected", async (t) => {
   const room = "mw-" + h.tag();
-  const ctl = await ready(t);
+  const ctl = await h.ready(t);
   const s = await h.client(t, "/", { auth: { mwJoin: [room], mwEmit: { hi: [1, "x"] } } });
   const order = [];
   s.on("mw-hello", (x) => order.push(["mw-hello", x, s.connected]));

@@ -4,20 +4,14 @@
 const assert = require("node:assert/strict");
 const h = require("../lib/harness");
 
-async function ready(t, nsp = "/", opts = {}) {
-  const s = await h.client(t, nsp, opts);
-  await h.connected(s);
-  return s;
-}
-
 const op = (s, req) => s.timeout(5000).emitWithAck("op", req);
 const sorted = (xs) => [...xs].sort();
 
 h.scenario("socketsJoin, socketsLeave, fetchSockets, except, chained to/except", async (t) => {
   const tag = h.tag();
   const [r1, r2, r3] = ["r1-" + tag, "r2-" + tag, "r3-" + tag];
-  const ctl = await ready(t);
-  const [a, b, c] = await Promise.all([ready(t), ready(t), ready(t)]);
+  const ctl = await h.ready(t);
+  const [a, b, c] = await Promise.all([h.ready(t), h.ready(t), h.ready(t)]);
 
   assert.equal(await op(ctl, { op: "join", to: [a.id], rooms: [r1] }), true);
   assert.equal(await op(ctl, { op: "join", to: [b.id, c.id], rooms: [r2, r3] }), true);
@@ -60,7 +54,7 @@ h.scenario("socketsJoin, socketsLeave, fetchSockets, except, chained to/except",
 
 h.scenario("disconnectSockets(false) and (true), seen by the clients", async (t) => {
   const tag = "dc-" + h.tag();
-  const ctl = await ready(t);
+  const ctl = await h.ready(t);
   const m = await h.manager(t, { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
   const root = m.socket("/");
   const admin = m.socket("/admin");
@@ -105,8 +99,8 @@ h.scenario("disconnectSockets(false) and (true), seen by the clients", async (t)
 
 h.scenario("volatile broadcast reaches connected clients", async (t) => {
   const tag = "vol-" + h.tag();
-  const ctl = await ready(t);
-  const a = await ready(t);
+  const ctl = await h.ready(t);
+  const a = await h.ready(t);
   await h.settled(a, t);
   await a.timeout(5000).emitWithAck("join", tag);
   // an idle client, whose transport is ready, gets a volatile emit
@@ -118,7 +112,7 @@ h.scenario("volatile broadcast reaches connected clients", async (t) => {
 
 h.scenario("binary broadcasts to clients on every transport, during their upgrade", async (t) => {
   const room = "mix-" + h.tag();
-  const ctl = await ready(t);
+  const ctl = await h.ready(t);
   // one client of each kind, plus the scenario's own, not waiting for upgrades
   const kinds = [
     { transports: ["websocket"] },
@@ -127,7 +121,7 @@ h.scenario("binary broadcasts to clients on every transport, during their upgrad
     { forceBase64: true },
     t.opts,
   ];
-  const socks = await Promise.all(kinds.map((o) => ready(t, "/", { ...o, auth: { mwJoin: [room] } })));
+  const socks = await Promise.all(kinds.map((o) => h.ready(t, "/", { ...o, auth: { mwJoin: [room] } })));
   const ticks = socks.map((s) => {
     const got = [];
     s.on("tick", (i, b) => got.push([i, h.bytes(b)]));

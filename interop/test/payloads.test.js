@@ -3,23 +3,6 @@
 const assert = require("node:assert/strict");
 const h = require("../lib/harness");
 
-async function ready(t, opts) {
-  const s = await h.client(t, "/", opts);
-  await h.connected(s);
-  return s;
-}
-
-// reasonOf asks the server why socket id disconnected (null: not yet).
-async function reasonOf(t, id, want = 1) {
-  const obs = await ready(t);
-  let r = null;
-  for (let i = 0; i < 100 && r === null; i++) {
-    r = await obs.timeout(5000).emitWithAck("reason-of", id);
-    if (r === null) await h.sleep(20);
-  }
-  return r;
-}
-
 let deep = "bottom";
 for (let i = 0; i < 60; i++) deep = { d: deep };
 
@@ -53,7 +36,7 @@ const VALUES = [
 ];
 
 h.scenario("values come back exactly (echo with ack and as an event)", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   const sent = VALUES.map((v) => v[0]);
   const want = VALUES.map((v) => v[1]);
   assert.deepEqual(await h.ack(s, "echo", ...sent), want);
@@ -69,7 +52,7 @@ h.scenario("values come back exactly (echo with ack and as an event)", async (t)
 });
 
 h.scenario("values the server emits", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   const got = h.once(s, "values");
   s.emit("emit-values");
   assert.deepEqual(await got, [
@@ -87,7 +70,7 @@ h.scenario("values the server emits", async (t) => {
 });
 
 h.scenario("binary edge cases: empty, typed arrays, many attachments, in acks", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   // empty buffer, alone and nested
   let r = await h.ack(s, "echo", Buffer.alloc(0), { e: new Uint8Array(0) });
   assert.deepEqual(h.bytes(r[0]), []);
@@ -117,7 +100,7 @@ h.scenario("binary edge cases: empty, typed arrays, many attachments, in acks", 
 });
 
 h.scenario("more attachments than the parser allows closes the connection", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   await h.settled(s, t);
   const id = s.id;
   const eleven = Array.from({ length: 11 }, (_, i) => Buffer.from([i]));
@@ -133,11 +116,11 @@ h.scenario("more attachments than the parser allows closes the connection", asyn
   // On the server: "forced close" on Node (client.onerror closes the
   // connection), "parse error" on Go (ReasonParseError, which the Node
   // documentation gives for an invalid packet).
-  assert.ok(["forced close", "parse error"].includes(await reasonOf(t, id)));
+  assert.ok(["forced close", "parse error"].includes(await h.reasonOf(await h.ready(t), id)));
 });
 
 h.scenario("forceBase64: binary travels as base64 from the client", async (t) => {
-  const s = await ready(t, { forceBase64: true });
+  const s = await h.ready(t, "/", { forceBase64: true });
   assert.equal(await h.settled(s, t), t.final);
   const r = await h.ack(s, "echo", Buffer.from([0, 255, 128, 1]), { n: Buffer.alloc(0) });
   assert.deepEqual(h.bytes(r[0]), [0, 255, 128, 1]);
@@ -155,7 +138,7 @@ h.scenario("forceBase64: binary travels as base64 from the client", async (t) =>
 });
 
 h.scenario("compress(false) and volatile emits from the client are delivered", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   assert.deepEqual(await s.compress(false).timeout(5000).emitWithAck("echo", "nc"), "nc");
   // a volatile emit is delivered when the transport is writable (the
   // client drops it otherwise: over polling, while a POST is in flight)
@@ -172,7 +155,7 @@ h.scenario("compress(false) and volatile emits from the client are delivered", a
 });
 
 h.scenario("the server refuses to emit reserved event names", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   for (const name of ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]) {
     const got = [];
     const l = (...a) => got.push(a);

@@ -3,14 +3,8 @@
 const assert = require("node:assert/strict");
 const h = require("../lib/harness");
 
-async function ready(t, opts) {
-  const s = await h.client(t, "/", opts);
-  await h.connected(s);
-  return s;
-}
-
 h.scenario("client timeout, then the server's late ack is dropped", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   // The server acknowledges after 400ms; the client gives up at 100ms.
   await assert.rejects(
     s.timeout(100).emitWithAck("ack-later", { ms: 400, args: ["late"] }),
@@ -45,7 +39,7 @@ h.scenario("client timeout, then the server's late ack is dropped", async (t) =>
 });
 
 h.scenario("server-to-client ack with binary both ways", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   s.on("bin-q", (p, cb) => cb({ len: h.bytes(p.buf).length, first: h.bytes(p.buf)[0] }, Buffer.from([9, 8, 7]), Buffer.alloc(0)));
   const r = await s
     .timeout(5000)
@@ -66,7 +60,7 @@ h.scenario("server-to-client ack with binary both ways", async (t) => {
 
 async function inRoom(t, room, n) {
   const socks = [];
-  for (let i = 0; i < n; i++) socks.push(await ready(t));
+  for (let i = 0; i < n; i++) socks.push(await h.ready(t));
   for (const s of socks) await s.timeout(5000).emitWithAck("join", room);
   return socks;
 }
@@ -76,7 +70,7 @@ h.scenario(
   async (t) => {
     const room = "acks-" + h.tag();
     const [a, b, c] = await inRoom(t, room, 3);
-    const asker = await ready(t);
+    const asker = await h.ready(t);
     a.on("q", (p, cb) => cb({ from: "a", p }));
     b.on("q", (p, cb) => setTimeout(() => cb({ from: "b", p }), 50));
     let cAnswers = false;
@@ -123,7 +117,7 @@ h.scenario(
 );
 
 h.scenario("a handler's emits arrive before its ack; broadcast acks carry binary", async (t) => {
-  const s = await ready(t);
+  const s = await h.ready(t);
   let ticks = 0;
   s.on("tick", () => ticks++);
   for (const n of [1, 14, 40, 79]) {
