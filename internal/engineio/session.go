@@ -104,6 +104,14 @@ func handshakeRequest(r *http.Request) *http.Request {
 	}
 }
 
+// forgetRequest empties r, made by handshakeRequest, of everything but its
+// method and remote address. x/net keeps the request of a WebSocket for the
+// connection's lifetime; when the connection upgrades a polling session,
+// which has a request of its own, that would be every header twice.
+func forgetRequest(r *http.Request) {
+	*r = http.Request{Method: r.Method, RemoteAddr: r.RemoteAddr}
+}
+
 // newSession makes a session for req, made by handshakeRequest.
 func newSession(srv *Server, req *http.Request, transport string) *Session {
 	return &Session{

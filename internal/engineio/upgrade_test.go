@@ -396,3 +396,40 @@ func TestPollRacingUpgradePacket(t *testing.T) {
 	c.mustPost("4still")
 	assert.Equal(t, "4still", c.get().body)
 }
+
+// x/net keeps a WebSocket's request for the connection's lifetime. After an
+// upgrade the session keeps the request it was opened with, and x/net's
+// copy of the upgrade request holds no headers, URL or TLS state: one set
+// of headers per session, as for a WebSocket-only session.
+func TestUpgradeKeepsOneRequest(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	c := s.handshake()
+	c.upgrade()
+	sess := s.srv.Session(c.sid)
+	require.NotNil(t, sess)
+
+	sess.mu.Lock()
+	xr := sess.ws.Request()
+	sess.mu.Unlock()
+	require.NotNil(t, xr, "x/net tells server connections by their request")
+	assert.Nil(t, xr.Header)
+	assert.Nil(t, xr.URL)
+	assert.Nil(t, xr.TLS)
+	assert.Equal(t, "GET", xr.Method)
+	assert.NotEmpty(t, xr.RemoteAddr)
+
+	// The session's own request is the polling handshake's, whole.
+	assert.Equal(t, "polling", sess.Request().URL.Query().Get("transport"))
+	assert.NotEmpty(t, sess.Request().Header.Get("User-Agent"))
+
+	// A WebSocket-only session shares its one request with x/net.
+	_, op := s.openWS()
+	ws := s.srv.Session(op.SID)
+	require.NotNil(t, ws)
+	ws.mu.Lock()
+	xr = ws.ws.Request()
+	ws.mu.Unlock()
+	assert.Same(t, ws.Request(), xr)
+	assert.Equal(t, "websocket", xr.URL.Query().Get("transport"))
+}

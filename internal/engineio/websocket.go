@@ -52,9 +52,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sess *Se
 	srv := s.wsServer(func(ws *websocket.Conn) {
 		if sess == nil {
 			s.openWebSocket(ws, out, in, r)
-		} else {
-			sess.upgrade(ws, out, in)
+			return
 		}
+		// The session keeps the request it was opened with: of this
+		// one, done with once x/net's handshake has read it, keep only
+		// what a log line about the connection shows.
+		forgetRequest(r)
+		sess.upgrade(ws, out, in)
 	})
 	// The connection lives on without the net/http goroutine (see
 	// wsconn.go): ServeHTTP returns once the upgrade is under way.
