@@ -39,6 +39,7 @@ type ConnectError struct {
 	Data    any
 }
 
+// Error returns Message, the message the client receives.
 func (e *ConnectError) Error() string { return e.Message }
 
 // AckError reports an acknowledgement that did not come.
@@ -48,6 +49,7 @@ type AckError struct {
 	Err     error  // the context's error, or a *DisconnectError
 }
 
+// Error says which event went unacknowledged, and why.
 func (e *AckError) Error() string {
 	if e.Timeout {
 		return fmt.Sprintf("socketio: no acknowledgement of %q before the deadline", e.Event)
@@ -68,6 +70,7 @@ func (e *AckError) Is(target error) bool {
 	return false
 }
 
+// Unwrap returns Err.
 func (e *AckError) Unwrap() error { return e.Err }
 
 // DisconnectError says why a socket disconnected (one of the Reason
@@ -76,6 +79,7 @@ type DisconnectError struct {
 	Reason string
 }
 
+// Error includes the reason.
 func (e *DisconnectError) Error() string { return "socketio: disconnected: " + e.Reason }
 
 // Is makes errors.Is(err, ErrDisconnected) true.
@@ -89,10 +93,12 @@ type DecodeError struct {
 	Err   error
 }
 
+// Error names the event and what did not decode.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("socketio: payload of %q does not decode: %v", e.Event, e.Err)
 }
 
+// Unwrap returns Err, the decoder's error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // RemoteError is what EmitWithAck returns when the other side's request
@@ -104,4 +110,5 @@ type RemoteError struct {
 	Message string
 }
 
+// Error includes the other side's message.
 func (e *RemoteError) Error() string { return "socketio: remote error: " + e.Message }
