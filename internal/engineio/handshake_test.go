@@ -292,3 +292,47 @@ func TestCORSOrigin(t *testing.T) {
 	assert.Equal(t, 204, res.status)
 	assert.Equal(t, "*", res.header.Get("Access-Control-Allow-Origin"))
 }
+
+// A request wrong in several ways gets the error code the reference server
+// gives it: the transport is checked first, then the session, and the
+// protocol version of a handshake last (after its method and AllowRequest);
+// a request for an open session with another version is a bad request, and
+// leaves the session alone.
+func TestErrorCodeOrder(t *testing.T) {
+	t.Parallel()
+	cfg := quietConfig()
+	cfg.AllowRequest = func(r *http.Request) error {
+		if r.URL.Query().Get("deny") != "" {
+			return errors.New("denied")
+		}
+		return nil
+	}
+	s := newTestServer(t, cfg, nil)
+	c := s.handshake()
+	for _, tc := range []struct {
+		name, method, query string
+		status, code        int
+	}{
+		{"EIO 3, unknown transport", "GET", "EIO=3&transport=flash", 400, codeTransportUnknown},
+		{"no EIO, no transport", "GET", "", 400, codeTransportUnknown},
+		{"EIO 3, POST handshake", "POST", "EIO=3&transport=polling", 400, codeBadHandshakeMethod},
+		{"EIO 3, websocket without upgrade", "GET", "EIO=3&transport=websocket", 400, codeBadRequest},
+		{"EIO 3, refused", "GET", "EIO=3&transport=polling&deny=1", 403, codeForbidden},
+		{"EIO 3, unknown sid", "GET", "EIO=3&transport=polling&sid=nope", 400, codeUnknownSID},
+		{"EIO 3, open session", "GET", "EIO=3&transport=polling&sid=" + c.sid, 400, codeBadRequest},
+		{"no EIO, open session", "POST", "transport=polling&sid=" + c.sid, 400, codeBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := s.with(t)
+			body := ""
+			if tc.method != "GET" {
+				body = "4x"
+			}
+			requireError(t, s.mustDo(tc.method, tc.query, body, nil), tc.status, tc.code)
+		})
+	}
+	assert.Equal(t, 1, s.srv.Count())
+	c.mustPost("4still")
+	assert.Equal(t, []string{"4still"}, c.getPackets(false))
+	assert.Equal(t, []string{"still"}, s.rec.messages(c.sid))
+}

@@ -242,11 +242,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		preflight(w, r)
 		return
 	}
+	// The checks come in the reference server's order, so that a request
+	// wrong in several ways gets the same error code: the transport, then
+	// the session. A handshake checks the protocol version last (see
+	// handshake); a request for a session must speak the session's
+	// version, 4, or is a bad request.
 	q := r.URL.Query()
-	if q.Get("EIO") != "4" {
-		writeError(w, codeUnsupportedVersion, "")
-		return
-	}
 	transport := q.Get("transport")
 	switch {
 	case transport == Polling && !s.cfg.DisablePolling:
@@ -257,7 +258,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sid := q.Get("sid")
 	if sid == "" {
-		s.handshake(w, r, transport)
+		s.handshake(w, r, transport, q.Get("EIO"))
 		return
 	}
 	sess := s.Session(sid)
@@ -267,6 +268,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, codeUnknownSID, "")
+		return
+	}
+	if q.Get("EIO") != "4" {
+		writeError(w, codeBadRequest, "")
 		return
 	}
 	if transport == WebSocket {
@@ -310,7 +315,7 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string) {
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport, eio string) {
 	if r.Method != http.MethodGet {
 		writeError(w, codeBadHandshakeMethod, "")
 		return
@@ -324,6 +329,10 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			writeError(w, codeForbidden, err.Error())
 			return
 		}
+	}
+	if eio != "4" {
+		writeError(w, codeUnsupportedVersion, "")
+		return
 	}
 	if transport == WebSocket {
 		s.serveWebSocket(w, r, nil)
