@@ -157,7 +157,6 @@ func TestUpgradeAborted(t *testing.T) {
 	cfg := quietConfig()
 	s := newTestServer(t, cfg, nil)
 	for name, steps := range map[string][]string{
-		"5 without probe":     {"5"},
 		"message in probe":    {"2probe", "<3probe", "4hello", "5"},
 		"garbage":             {"abc"},
 		"bad probe":           {"2prob"},
@@ -432,4 +431,36 @@ func TestUpgradeKeepsOneRequest(t *testing.T) {
 	ws.mu.Unlock()
 	assert.Same(t, ws.Request(), xr)
 	assert.Equal(t, "websocket", xr.URL.Query().Get("transport"))
+}
+
+// A 5 with no probe before it completes the upgrade, as on the reference
+// server: a pending GET answers noop, what was queued goes to the
+// WebSocket, and polling is refused from then on.
+func TestUpgradeWithoutProbe(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	c := s.handshake()
+	sess := s.srv.Session(c.sid)
+	got := make(chan response, 1)
+	go func() {
+		res, _ := c.getCtx(context.Background())
+		got <- res
+	}()
+	eventually(t, time.Second, sess.Writable, "GET pending")
+	ws := s.mustDialWS("EIO=4&transport=websocket&sid=" + c.sid)
+	ws.mustSend("5")
+	select {
+	case res := <-got:
+		assert.Equal(t, 200, res.status)
+		assert.Equal(t, "6", res.body)
+	case <-time.After(2 * time.Second):
+		t.Fatal("pending GET not answered by the upgrade")
+	}
+	eventually(t, time.Second, func() bool { return sess.Transport() == WebSocket }, "upgraded")
+	require.NoError(t, sess.Send(Packet{Data: []byte("4queued")}))
+	assert.Equal(t, "4queued", ws.readText(time.Second))
+	ws.mustSend("4after")
+	s.rec.waitMessages(t, c.sid, 1, time.Second)
+	assert.Equal(t, []string{"after"}, s.rec.messages(c.sid))
+	requireError(t, c.get(), 400, codeBadRequest)
 }

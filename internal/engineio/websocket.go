@@ -130,12 +130,14 @@ func (s *Session) upgrade(ws *websocket.Conn, out *wsOut, in *wsIn) {
 }
 
 // probe runs the upgrade handshake on ws: 2probe, 3probe, then 5. It
-// reports whether the client completed it within UpgradeTimeout.
+// reports whether the client completed it within UpgradeTimeout. A 5
+// without a probe before it completes the upgrade too, as on the
+// reference server: the probe only tells the client that the WebSocket
+// works.
 func (s *Session) probe(ws *websocket.Conn) bool {
 	deadline := time.Now().Add(s.srv.cfg.UpgradeTimeout)
 	ws.SetReadDeadline(deadline)
 	ws.PayloadType = websocket.TextFrame
-	probed := false
 	for {
 		f, err := readMessage(ws, nil, s.srv.cfg.MaxPayload)
 		if err != nil || f.binary {
@@ -153,9 +155,8 @@ func (s *Session) probe(ws *websocket.Conn) bool {
 			if _, err := ws.Write(probeReply); err != nil {
 				return false
 			}
-			probed = true
 		case "5":
-			return probed
+			return true
 		default:
 			return false
 		}
