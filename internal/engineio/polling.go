@@ -175,6 +175,16 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	if !s.beginRequest(w, &s.posting, "POST") {
 		return
 	}
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		// A v3 client's binary payload: v4 payloads are text, binary
+		// packets in base64. The reference server refuses it and closes
+		// the session, without reading it.
+		s.posting = false
+		s.mu.Unlock()
+		s.closeNow(ReasonParseError, false)
+		writeError(w, codeBadRequest, "")
+		return
+	}
 	// A close of the session from now on ends the read (a body that never
 	// comes would otherwise hold this goroutine and the connection).
 	s.postRC = http.NewResponseController(w)

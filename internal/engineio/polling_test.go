@@ -86,12 +86,7 @@ func TestPollingPostAnswer(t *testing.T) {
 	require.Equal(t, 200, res.status)
 	assert.Equal(t, "ok", res.body)
 	assert.Equal(t, "text/html; charset=UTF-8", res.header.Get("Content-Type"))
-	// An octet-stream POST is treated as a text payload all the same.
-	res, err := s.do(context.Background(), "POST", c.query(), strings.NewReader("4y"),
-		map[string]string{"Content-Type": "application/octet-stream"})
-	require.NoError(t, err)
-	assert.Equal(t, "ok", res.body)
-	assert.Equal(t, []string{"x", "y"}, s.rec.messages(c.sid))
+	assert.Equal(t, []string{"x"}, s.rec.messages(c.sid))
 }
 
 func TestHeartbeatPollingKeepsAlive(t *testing.T) {
@@ -522,4 +517,27 @@ func TestPongDeadlineBeforeItsTimer(t *testing.T) {
 			assert.Empty(t, s.rec.messages(c.sid))
 		})
 	}
+}
+
+// A POST with Content-Type application/octet-stream (how a v3 client sends
+// binary payloads) is refused and closes the session, as on the reference
+// server, even when its body would be a valid v4 payload.
+func TestOctetStreamPostClosesSession(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	c := s.handshake()
+	c.mustPost("4before")
+	res := s.mustDo("POST", c.query(), "4hello", map[string]string{"Content-Type": "application/octet-stream"})
+	requireError(t, res, 400, codeBadRequest)
+	assert.Equal(t, ReasonParseError, s.rec.waitClosed(t, c.sid, time.Second))
+	assert.Equal(t, []string{"before"}, s.rec.messages(c.sid))
+	requireError(t, c.get(), 400, codeUnknownSID)
+
+	// Other content types are text, as the reference server reads them.
+	c = s.handshake()
+	for _, ct := range []string{"text/plain;charset=UTF-8", "application/octet-stream; charset=UTF-8", "application/json", ""} {
+		res := s.mustDo("POST", c.query(), "4"+ct, map[string]string{"Content-Type": ct})
+		require.Equal(t, 200, res.status, "Content-Type %q: %q", ct, res.body)
+	}
+	assert.Len(t, s.rec.messages(c.sid), 4)
 }
