@@ -69,13 +69,11 @@ func decodeText(b []byte) (decodedPacket, error) {
 	}
 	t := b[0]
 	if t == 'b' {
-		raw := b[1:]
-		out := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
-		n, err := base64.StdEncoding.Decode(out, raw)
-		if err != nil {
+		data, ok := decodeBase64(b[1:])
+		if !ok {
 			return decodedPacket{}, invalid("bad base64 in binary packet")
 		}
-		return decodedPacket{typ: TypeMessage, data: out[:n], binary: true}, nil
+		return decodedPacket{typ: TypeMessage, data: data, binary: true}, nil
 	}
 	if t < TypeOpen || t > TypeNoop {
 		return decodedPacket{}, invalid("unknown packet type %q", t)
@@ -83,6 +81,35 @@ func decodeText(b []byte) (decodedPacket, error) {
 	// Capped: the handler owns data and may append to it, which must not
 	// write over the next packet of the payload.
 	return decodedPacket{typ: t, data: b[1:len(b):len(b)]}, nil
+}
+
+// decodeBase64 decodes the data of a binary packet: standard base64, or
+// what the reference server (Node's Buffer.from(s, "base64")) takes as
+// well and a client's encoder may produce, base64 without its padding or
+// in the URL-safe alphabet. Line breaks are ignored.
+func decodeBase64(raw []byte) ([]byte, bool) {
+	// RawStdEncoding's length is enough for either.
+	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(raw)))
+	if n, err := base64.StdEncoding.Decode(out, raw); err == nil {
+		return out[:n], true
+	}
+	raw = bytes.TrimRight(raw, "=")
+	if bytes.ContainsAny(raw, "-_") {
+		raw = bytes.Map(func(r rune) rune {
+			switch r {
+			case '-':
+				return '+'
+			case '_':
+				return '/'
+			}
+			return r
+		}, raw)
+	}
+	n, err := base64.RawStdEncoding.Decode(out, raw)
+	if err != nil {
+		return nil, false
+	}
+	return out[:n], true
 }
 
 // decodePayload splits a polling payload into packets. It calls fn for each

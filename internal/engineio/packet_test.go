@@ -49,9 +49,33 @@ func TestDecodeText(t *testing.T) {
 		assert.Equal(t, tc.data, string(p.data), "%q", tc.in)
 		assert.Equal(t, tc.binary, p.binary, "%q", tc.in)
 	}
-	for _, in := range []string{"", "7", "9", "a", "abc", "/", ":", "B", "\x00", "bA", "b!", "bAQIDBA=", "b====", "bAQ==AA=="} {
+	for _, in := range []string{"", "7", "9", "a", "abc", "/", ":", "B", "\x00", "bA", "b!", "b!!!!", "bAQ==AA==", "bAQ-_?"} {
 		_, err := decodeText([]byte(in))
 		assert.ErrorIs(t, err, ErrInvalidPacket, "%q", in)
+	}
+}
+
+// Base64 without its padding, or in the URL-safe alphabet, decodes as the
+// reference server decodes it (Node's Buffer.from(s, "base64")).
+func TestDecodeBase64Lenient(t *testing.T) {
+	for in, want := range map[string]string{
+		"bAQIDBA==": "\x01\x02\x03\x04",
+		"bAQIDBA=":  "\x01\x02\x03\x04",
+		"bAQIDBA":   "\x01\x02\x03\x04",
+		"bAQID":     "\x01\x02\x03",
+		"bAQI":      "\x01\x02",
+		"bAQ":       "\x01",
+		"b-_8":      "\xfb\xff",
+		"b-_8=":     "\xfb\xff",
+		"b+/8=":     "\xfb\xff",
+		"b====":     "",
+		"b":         "",
+	} {
+		p, err := decodeText([]byte(in))
+		require.NoError(t, err, "%q", in)
+		assert.Equal(t, TypeMessage, p.typ, "%q", in)
+		assert.True(t, p.binary, "%q", in)
+		assert.Equal(t, want, string(p.data), "%q", in)
 	}
 }
 

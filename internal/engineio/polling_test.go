@@ -174,7 +174,6 @@ func TestInvalidPayloadsCloseSession(t *testing.T) {
 		"4a\x1e",
 		"4a\x1e\x1e4b",
 		"b!!!",
-		"bAQIDBA=",
 		"bAQ=DBA==",
 		"7",
 		"9x",
