@@ -119,16 +119,13 @@ func decodePayload(body []byte, fn func(decodedPacket) error) error {
 	if len(body) == 0 {
 		return invalid("empty payload")
 	}
-	for len(body) > 0 {
+	// A separator at the end is followed by an empty packet, invalid:
+	// what comes before it is delivered first, as by the reference server.
+	for {
 		i := bytes.IndexByte(body, recordSeparator)
-		var rec []byte
-		if i < 0 {
-			rec, body = body, nil
-		} else {
-			rec, body = body[:i], body[i+1:]
-			if len(body) == 0 {
-				return invalid("payload ends with a separator")
-			}
+		rec := body
+		if i >= 0 {
+			rec = body[:i]
 		}
 		p, err := decodeText(rec)
 		if err != nil {
@@ -137,8 +134,11 @@ func decodePayload(body []byte, fn func(decodedPacket) error) error {
 		if err := fn(p); err != nil {
 			return err
 		}
+		if i < 0 {
+			return nil
+		}
+		body = body[i+1:]
 	}
-	return nil
 }
 
 // validUTF8 returns body with each run of bytes that is not UTF-8 replaced

@@ -190,9 +190,14 @@ func TestInvalidPayloadsCloseSession(t *testing.T) {
 			assert.Equal(t, 400, res.status, "body %q", res.body)
 			assert.Equal(t, ReasonParseError, s.rec.waitClosed(t, c.sid, time.Second))
 			requireError(t, c.get(), 400, codeUnknownSID)
-			if body == "4ok\x1eabc" {
+			switch body {
+			case "4ok\x1eabc":
 				// What came before the bad packet was delivered, in order.
 				assert.Equal(t, []string{"ok"}, s.rec.messages(c.sid))
+			case "4a\x1e", "4a\x1e\x1e4b":
+				// So was what came before an empty packet, a separator at
+				// the end included, as by the reference server.
+				assert.Equal(t, []string{"a"}, s.rec.messages(c.sid))
 			}
 		})
 	}
