@@ -282,6 +282,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveWebSocket(w, r, sess)
 		return
 	}
+	if isWebSocketUpgrade(r) {
+		// A WebSocket asked for with transport=polling: the reference
+		// server closes it and leaves the session alone. Served as a
+		// poll, it would wait for data, and the client giving up on it
+		// would close the session.
+		writeError(w, codeBadRequest, "")
+		return
+	}
 	switch r.Method {
 	case http.MethodGet:
 		sess.servePoll(w, r)
@@ -332,6 +340,12 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport, ei
 	}
 	if eio != "4" {
 		writeError(w, codeUnsupportedVersion, "")
+		return
+	}
+	if transport == Polling && isWebSocketUpgrade(r) {
+		// As for a session (see ServeHTTP): the reference server opens
+		// no session for it.
+		writeError(w, codeBadRequest, "")
 		return
 	}
 	if transport == WebSocket {

@@ -464,3 +464,27 @@ func TestUpgradeWithoutProbe(t *testing.T) {
 	assert.Equal(t, []string{"after"}, s.rec.messages(c.sid))
 	requireError(t, c.get(), 400, codeBadRequest)
 }
+
+// A WebSocket asked for with transport=polling is refused (the reference
+// server closes it): no session is opened for it, and the session it
+// names is left alone, not served a poll that the client would abandon.
+func TestWebSocketWithPollingTransport(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil)
+	start := time.Now()
+	_, status, err := s.dialWS("EIO=4&transport=polling", testOrigin)
+	require.Error(t, err)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, 0, s.srv.Count())
+
+	c := s.handshake()
+	_, status, err = s.dialWS("EIO=4&transport=polling&sid="+c.sid, testOrigin)
+	require.Error(t, err)
+	assert.Equal(t, 400, status)
+	assert.Less(t, time.Since(start), time.Second)
+	time.Sleep(50 * time.Millisecond)
+	require.NotNil(t, s.srv.Session(c.sid))
+	c.mustPost("4still")
+	assert.Equal(t, "4still", c.get().body)
+	assert.Equal(t, Polling, s.transportOf(c.sid))
+}
