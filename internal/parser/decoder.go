@@ -173,6 +173,11 @@ func parsePacket(p *Packet, msg []byte, maxAtts int) (int, error) {
 	if err := checkPayload(p, count, i); err != nil {
 		return 0, err
 	}
+	if p.Data == nil && (p.Type == Ack || p.Type == BinaryAck) {
+		// An ACK without a payload acknowledges with no arguments, as
+		// socket.io-parser decodes it: its Data is the empty array.
+		p.Data = []byte{'[', ']'}
+	}
 	return count, nil
 }
 
@@ -221,7 +226,7 @@ func checkPayload(p *Packet, count, off int) error {
 		if !p.HasID {
 			return errAt(-1, "ACK packet without an ack id")
 		}
-		if first != '[' {
+		if first != '[' && first != 0 {
 			return errAt(off, "ACK payload is not an array")
 		}
 	case ConnectError:

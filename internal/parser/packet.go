@@ -74,7 +74,9 @@ type Packet struct {
 	// HasID reports whether the packet carries an ack id.
 	HasID bool
 	// Data is the raw JSON payload as received or to be sent, with
-	// placeholders for binary attachments; nil when absent.
+	// placeholders for binary attachments; nil when absent, except in a
+	// decoded Ack or BinaryAck, where an absent payload is the empty
+	// array (an acknowledgement with no arguments).
 	Data json.RawMessage
 	// Attachments are the binary attachments, in placeholder order. Once a
 	// decoded packet is complete its length is the declared count.

@@ -65,6 +65,11 @@ func TestDecodeValid(t *testing.T) {
 		{`50-["a",{"_placeholder":true,"num":0}]`, nil, Packet{Type: BinaryEvent, Namespace: "/", Data: json.RawMessage(`["a",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{}}},
 		{`3/admin,12[]`, nil, Packet{Type: Ack, Namespace: "/admin", ID: 12, HasID: true, Data: json.RawMessage(`[]`)}},
 		{`30["x",2]`, nil, Packet{Type: Ack, Namespace: "/", ID: 0, HasID: true, Data: json.RawMessage(`["x",2]`)}},
+		// An ACK without a payload acknowledges with no arguments, as
+		// socket.io-parser decodes it (the Node server calls the ack).
+		{`31`, nil, Packet{Type: Ack, Namespace: "/", ID: 1, HasID: true, Data: json.RawMessage(`[]`)}},
+		{`3/admin,7`, nil, Packet{Type: Ack, Namespace: "/admin", ID: 7, HasID: true, Data: json.RawMessage(`[]`)}},
+		{`61-/admin,5`, []string{"x"}, Packet{Type: BinaryAck, Namespace: "/admin", ID: 5, HasID: true, Data: json.RawMessage(`[]`), Attachments: [][]byte{[]byte("x")}}},
 		{`4{"message":"Invalid namespace"}`, nil, Packet{Type: ConnectError, Namespace: "/", Data: json.RawMessage(`{"message":"Invalid namespace"}`)}},
 		{`4/random,{"message":"Invalid namespace"}`, nil, Packet{Type: ConnectError, Namespace: "/random", Data: json.RawMessage(`{"message":"Invalid namespace"}`)}},
 		{`4"not authorized"`, nil, Packet{Type: ConnectError, Namespace: "/", Data: json.RawMessage(`"not authorized"`)}},
@@ -161,7 +166,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{`3[]`, "ACK packet without an ack id"},
 		{`3/admin,[]`, "ACK packet without an ack id"},
 		{`31{}`, "ACK payload is not an array"},
-		{`31`, "ACK payload is not an array"},
+		{`3`, "ACK packet without an ack id"},
 		{`5`, "missing attachment count"},
 		{`5a-`, "missing attachment count"},
 		{`5-["a"]`, "missing attachment count"},
