@@ -322,6 +322,22 @@ func (s *Session) recycle(q []Packet) {
 	s.mu.Unlock()
 }
 
+// idleRoom is the room, in packets, that a session's queue and its spare
+// each keep past a ping with nothing queued. A busy session keeps the room
+// its bursts grew, and queues them without allocating; once it is idle,
+// it gives that back (a queue of 1,024 packets is 56 KiB).
+const idleRoom = 32
+
+// trimLocked gives back the room of an idle session's queue.
+func (s *Session) trimLocked() {
+	if len(s.queue) == 0 && cap(s.queue) > idleRoom {
+		s.queue = nil
+	}
+	if cap(s.spare) > idleRoom {
+		s.spare = nil
+	}
+}
+
 // Close closes the session gracefully: what is already queued is sent, then
 // the client is told to close. Further Sends fail. If the client does not
 // collect the queue within PingTimeout, the session is closed anyway.
@@ -486,6 +502,7 @@ func (s *Session) onTimer(gen uint64, reason string) {
 		s.closeNow(reason, false)
 		return
 	}
+	s.trimLocked()
 	// The pong deadline starts when the ping is queued, that is when it
 	// was due (the timer may fire late); the ping goes out ahead of
 	// anything else queued.

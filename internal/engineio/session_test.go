@@ -230,3 +230,74 @@ func BenchmarkSessionSend(b *testing.B) {
 		}
 	}
 }
+
+// A burst grows the queue, and a busy session keeps the room (its next
+// burst is queued without allocating); at a ping with nothing queued, it
+// keeps room for no more than idleRoom (32) packets in its queue and as
+// many in its spare.
+func TestQueueRoomAfterBurst(t *testing.T) {
+	t.Parallel()
+	cfg := quietConfig()
+	cfg.PingInterval = time.Second
+	s := newTestServer(t, cfg, nil)
+	room := func(sess *Session) int {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		return cap(sess.queue) + cap(sess.spare)
+	}
+	msg := Packet{Data: []byte("4burst")}
+	const burst = 600
+
+	t.Run("polling", func(t *testing.T) {
+		c := s.handshake()
+		sess := s.srv.Session(c.sid)
+		for range burst {
+			require.NoError(t, sess.Send(msg))
+		}
+		// Collect the burst; a ping may come with it if the machine is
+		// slow, and is answered.
+		for got := 0; got < burst; {
+			body := c.get().body
+			got += strings.Count(body, "4burst")
+			if body == "2" || strings.HasPrefix(body, "2\x1e") {
+				c.mustPost("3")
+			} else {
+				assert.Greater(t, room(sess), burst, "kept while busy")
+			}
+		}
+		for range 3 { // the next ping with nothing queued trims
+			require.Equal(t, "2", c.get().body)
+			c.mustPost("3")
+			if room(sess) <= 64 {
+				break
+			}
+		}
+		assert.LessOrEqual(t, room(sess), 64)
+	})
+
+	t.Run("websocket", func(t *testing.T) {
+		ws, op := s.openWS()
+		sess := s.srv.Session(op.SID)
+		for range burst {
+			require.NoError(t, sess.Send(msg))
+		}
+		for got := 0; got < burst; {
+			switch f := string(ws.read(2 * time.Second).data); f {
+			case "4burst":
+				got++
+			case "2":
+				ws.mustSend("3")
+			default:
+				t.Fatalf("unexpected %q", f)
+			}
+		}
+		for range 3 {
+			require.Equal(t, "2", string(ws.read(3*time.Second).data))
+			ws.mustSend("3")
+			if room(sess) <= 64 {
+				break
+			}
+		}
+		assert.LessOrEqual(t, room(sess), 64)
+	})
+}
