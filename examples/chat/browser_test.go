@@ -15,28 +15,7 @@ import (
 // needs node, /usr/bin/chromium (or $CHROMIUM) and `npm ci --prefix
 // interop`; `bash .ci/test.sh` installs all three. It is never skipped.
 func TestBrowser(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	modules := filepath.Join(root, "interop", "node_modules")
-	bundle := filepath.Join(root, bundlePath)
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("the browser test needs node on $PATH (apt-get install nodejs npm, or run `bash .ci/test.sh`): %v", err)
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("the browser test needs Chromium at %s (apt-get install chromium, set $CHROMIUM, or run `bash .ci/test.sh`): %v", chromium, err)
-	}
-	for _, p := range []string{bundle, filepath.Join(modules, "playwright-core", "package.json")} {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("the browser test needs the interop Node packages (npm ci --prefix %s, or run `bash .ci/test.sh`): %v", filepath.Join(root, "interop"), err)
-		}
-	}
+	node, chromium, modules, bundle := browserTools(t)
 
 	srv := newServer(nil)
 	ts := httptest.NewServer(newHandler(srv, bundle))
@@ -58,4 +37,35 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the browser run failed: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// browserTools finds what the browser tests run: node, Chromium (at
+// /usr/bin/chromium, or $CHROMIUM), the interop Node packages (with
+// playwright-core) and the client bundle among them. A missing one fails
+// the test, saying how to install it; it is never skipped.
+func browserTools(t *testing.T) (node, chromium, modules, bundle string) {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules = filepath.Join(root, "interop", "node_modules")
+	bundle = filepath.Join(root, bundlePath)
+	chromium = os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	node, err = exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("the browser test needs node on $PATH (apt-get install nodejs npm, or run `bash .ci/test.sh`): %v", err)
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("the browser test needs Chromium at %s (apt-get install chromium, set $CHROMIUM, or run `bash .ci/test.sh`): %v", chromium, err)
+	}
+	for _, p := range []string{bundle, filepath.Join(modules, "playwright-core", "package.json")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("the browser test needs the interop Node packages (npm ci --prefix %s, or run `bash .ci/test.sh`): %v", filepath.Join(root, "interop"), err)
+		}
+	}
+	return node, chromium, modules, bundle
 }

@@ -122,28 +122,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // the server connects no socket. It needs the same tools as TestBrowser
 // and is never skipped.
 func TestBrowserCrossOrigin(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	modules := filepath.Join(root, "interop", "node_modules")
-	bundle := filepath.Join(root, bundlePath)
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("the browser test needs node on $PATH (apt-get install nodejs npm, or run `bash .ci/test.sh`): %v", err)
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("the browser test needs Chromium at %s (apt-get install chromium, set $CHROMIUM, or run `bash .ci/test.sh`): %v", chromium, err)
-	}
-	for _, p := range []string{bundle, filepath.Join(modules, "playwright-core", "package.json")} {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("the browser test needs the interop Node packages (npm ci --prefix %s, or run `bash .ci/test.sh`): %v", filepath.Join(root, "interop"), err)
-		}
-	}
+	node, chromium, modules, bundle := browserTools(t)
 
 	// The frontend, and a second site that serves the same page but is
 	// not allowed. Different ports make different origins.
