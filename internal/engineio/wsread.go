@@ -15,7 +15,7 @@ const maxFragments = 4096
 
 var (
 	errFragments = errors.New("engineio: invalid WebSocket fragmentation")
-	errBadFrame  = errors.New("engineio: WebSocket frame not masked, or with reserved bits set")
+	errBadFrame  = errors.New("engineio: WebSocket frame not masked, with reserved bits or opcode, or a control frame fragmented or over 125 bytes")
 )
 
 // readMessage reads one WebSocket message, reassembling a message the peer
@@ -64,6 +64,19 @@ func readMessage(ws *websocket.Conn, br *bufio.Reader, max int64) (wsFrame, erro
 			return wsFrame{}, errBadFrame
 		}
 		fin, opcode := first&0x80 != 0, first&0x0f
+		switch opcode {
+		case websocket.ContinuationFrame, websocket.TextFrame, websocket.BinaryFrame, websocket.CloseFrame:
+		case websocket.PingFrame, websocket.PongFrame:
+			// x/net would answer a ping of any length and any FIN bit
+			// (even echo a pong RFC 6455 forbids); Node's ws fails the
+			// connection, as the RFC asks.
+			if !fin || fr.Len()-hlen > 125 {
+				return wsFrame{}, errBadFrame
+			}
+		default:
+			// A reserved opcode, which x/net would hand back as data.
+			return wsFrame{}, errBadFrame
+		}
 		if opcode == websocket.CloseFrame {
 			// Read here, not by x/net (which ignores its payload): the
 			// reply echoes a valid status code, as RFC 6455 asks.

@@ -184,6 +184,23 @@ func TestWebSocketBadFrames(t *testing.T) {
 			c.frame(false, 1, []byte("4\xe2\x82"))
 			c.frame(true, 0, []byte("x"))
 		}, closeInvalidData},
+		// Control frames are never fragmented and carry at most 125
+		// bytes; opcodes 3-7 and 11-15 are reserved.
+		"fragmented ping":   {func(c *rawWS) { c.frame(false, 0x9, []byte("hi")) }, closeProtocolError},
+		"fragmented pong":   {func(c *rawWS) { c.frame(false, 0xA, []byte("hi")) }, closeProtocolError},
+		"ping of 126 bytes": {func(c *rawWS) { c.frame(true, 0x9, make([]byte, 126)) }, closeProtocolError},
+		"pong of 126 bytes": {func(c *rawWS) { c.frame(true, 0xA, make([]byte, 126)) }, closeProtocolError},
+		"fragmented ping inside a message": {func(c *rawWS) {
+			c.frame(false, 1, []byte("4a"))
+			c.frame(false, 0x9, []byte("hi"))
+			c.frame(true, 0, []byte("b"))
+		}, closeProtocolError},
+		"reserved data opcode": {func(c *rawWS) { c.frame(true, 0x3, []byte("4x")) }, closeProtocolError},
+		"reserved data opcode inside a message": {func(c *rawWS) {
+			c.frame(false, 1, []byte("4a"))
+			c.frame(true, 0x7, []byte("b"))
+		}, closeProtocolError},
+		"reserved control opcode": {func(c *rawWS) { c.frame(true, 0xB, []byte("4x")) }, closeProtocolError},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
