@@ -69,8 +69,10 @@ func readMessage(ws *websocket.Conn, br *bufio.Reader, max int64) (wsFrame, erro
 		case websocket.PingFrame, websocket.PongFrame:
 			// x/net would answer a ping of any length and any FIN bit
 			// (even echo a pong RFC 6455 forbids); Node's ws fails the
-			// connection, as the RFC asks.
-			if !fin || fr.Len()-hlen > 125 {
+			// connection, as the RFC asks. The length must fit the 7
+			// bits of the header: a 16- or 64-bit length is refused even
+			// for a short payload.
+			if !fin || second&0x7f > 125 {
 				return wsFrame{}, errBadFrame
 			}
 		default:

@@ -195,6 +195,11 @@ func TestWebSocketBadFrames(t *testing.T) {
 			c.frame(false, 0x9, []byte("hi"))
 			c.frame(true, 0, []byte("b"))
 		}, closeProtocolError},
+		"ping with a 16-bit length": {func(c *rawWS) {
+			f := maskedFrame(true, 0x9, []byte("hello"))
+			_, err := c.conn.Write(append([]byte{f[0], 0x80 | 126, 0, 5}, f[2:]...))
+			require.NoError(c.t, err)
+		}, closeProtocolError},
 		"reserved data opcode": {func(c *rawWS) { c.frame(true, 0x3, []byte("4x")) }, closeProtocolError},
 		"reserved data opcode inside a message": {func(c *rawWS) {
 			c.frame(false, 1, []byte("4a"))

@@ -145,6 +145,10 @@ test("WebSocket: a fragmented or long ping or pong, or a reserved opcode, fails 
     "fragmented ping": [frame(9, "hi", { fin: false })],
     "fragmented pong": [frame(10, "hi", { fin: false })],
     "ping of 126 bytes": [frame(9, Buffer.alloc(126, 104))],
+    "ping with a 16-bit length": [(() => {
+      const f = frame(9, "hello");
+      return Buffer.concat([Buffer.from([f[0], 0x80 | 126, 0, 5]), f.subarray(2)]);
+    })()],
     "fragmented ping inside a message": [frame(1, '42["ec', { fin: false }), frame(9, "hi", { fin: false })],
     "opcode 3": [frame(3, '42["echo","z"]')],
     "opcode 11": [frame(11, "x")],
