@@ -221,6 +221,9 @@ func FuzzMarshalMatchesJSON(f *testing.F) {
 			B []byte `json:"bb,omitempty"`
 		}
 		if json.Unmarshal(data, &ft) == nil {
+			// A "bb" (or "BB") key fills B, which is binary: an
+			// attachment, not JSON, so not encoding/json's output.
+			ft.B = nil
 			check(ft)
 		}
 		var m map[string]float32
