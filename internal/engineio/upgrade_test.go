@@ -426,9 +426,17 @@ func TestUpgradeKeepsOneRequest(t *testing.T) {
 	_, op := s.openWS()
 	ws := s.srv.Session(op.SID)
 	require.NotNil(t, ws)
-	ws.mu.Lock()
-	xr = ws.ws.Request()
-	ws.mu.Unlock()
+	// The open packet is written before the session takes the WebSocket
+	// as its transport.
+	eventually(t, 2*time.Second, func() bool {
+		ws.mu.Lock()
+		defer ws.mu.Unlock()
+		if ws.ws == nil {
+			return false
+		}
+		xr = ws.ws.Request()
+		return true
+	}, "WebSocket attached")
 	assert.Same(t, ws.Request(), xr)
 	assert.Equal(t, "websocket", xr.URL.Query().Get("transport"))
 }
