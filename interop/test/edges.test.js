@@ -7,13 +7,12 @@
 // socket. Each scenario passes against the Node reference server too.
 const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
-const http = require("node:http");
 const net = require("node:net");
 const { test } = require("node:test");
 const WebSocket = require("ws");
 const h = require("../lib/harness");
+const { PATH, q, poll, push, session, pollFor } = require("../lib/raw");
 
-const PATH = "/socket.io/";
 
 async function hostPort() {
   const u = new URL(await h.url());
@@ -223,49 +222,6 @@ async function raw(text, ms = 1500) {
     });
     s.write(text);
   });
-}
-
-// request sends one HTTP request and resolves with {status, body}.
-async function request(method, query, body) {
-  const u = new URL((await h.url()) + PATH + "?" + query);
-  return new Promise((resolve, reject) => {
-    const req = http.request(u, { method, agent: false }, (res) => {
-      let b = "";
-      res.on("data", (d) => (b += d));
-      res.on("end", () => resolve({ status: res.statusCode, body: b }));
-    });
-    req.on("error", reject);
-    req.setTimeout(3000, () => req.destroy(new Error("timed out")));
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-const q = (sid) => `EIO=4&transport=polling&sid=${sid}`;
-const push = (sid, body) => request("POST", q(sid), body);
-const poll = (sid) => request("GET", q(sid));
-
-// session opens a polling session connected to "/", its welcome read.
-async function session() {
-  const res = await request("GET", "EIO=4&transport=polling");
-  const sid = JSON.parse(res.body.slice(1)).sid;
-  assert.equal((await push(sid, "40")).body, "ok");
-  for (let got = ""; !got.includes('"welcome"'); ) got += (await poll(sid)).body;
-  return sid;
-}
-
-// pollFor polls until a packet starts with prefix; returns the packets
-// from there.
-async function pollFor(sid, prefix) {
-  for (let i = 0; i < 10; i++) {
-    const res = await poll(sid);
-    assert.equal(res.status, 200, JSON.stringify(res));
-    const packets = res.body.split("\x1e");
-    if (packets.includes("2")) await push(sid, "3");
-    const at = packets.findIndex((p) => p.startsWith(prefix));
-    if (at >= 0) return packets.slice(at);
-  }
-  throw new Error(`no packet ${prefix} in 10 polls`);
 }
 
 const bodyOf = (res) => res.slice(res.indexOf("\r\n\r\n") + 4);
