@@ -105,10 +105,7 @@ func TestErrorCodes(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, quietConfig(), nil)
 	c := s.handshake()
-	for _, tc := range []struct {
-		name, method, query string
-		status, code        int
-	}{
+	s.requireErrors(t, []errorCase{
 		{"no EIO", "GET", "transport=polling", 400, codeUnsupportedVersion},
 		{"EIO 3", "GET", "EIO=3&transport=polling", 400, codeUnsupportedVersion},
 		{"EIO 5", "GET", "EIO=5&transport=polling", 400, codeUnsupportedVersion},
@@ -130,16 +127,7 @@ func TestErrorCodes(t *testing.T) {
 		{"websocket without upgrade", "GET", "EIO=4&transport=websocket", 400, codeBadRequest},
 		{"websocket sid without upgrade", "GET", "EIO=4&transport=websocket&sid=" + c.sid, 400, codeBadRequest},
 		{"PUT with sid", "PUT", "EIO=4&transport=polling&sid=" + c.sid, 400, codeBadRequest},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := s.with(t)
-			body := ""
-			if tc.method != "GET" {
-				body = "4x"
-			}
-			requireError(t, s.mustDo(tc.method, tc.query, body, nil), tc.status, tc.code)
-		})
-	}
+	})
 	// None of that touched the open session.
 	assert.Equal(t, 1, s.srv.Count())
 	c.mustPost("4still")
@@ -309,10 +297,7 @@ func TestErrorCodeOrder(t *testing.T) {
 	}
 	s := newTestServer(t, cfg, nil)
 	c := s.handshake()
-	for _, tc := range []struct {
-		name, method, query string
-		status, code        int
-	}{
+	s.requireErrors(t, []errorCase{
 		{"EIO 3, unknown transport", "GET", "EIO=3&transport=flash", 400, codeTransportUnknown},
 		{"no EIO, no transport", "GET", "", 400, codeTransportUnknown},
 		{"EIO 3, POST handshake", "POST", "EIO=3&transport=polling", 400, codeBadHandshakeMethod},
@@ -321,7 +306,23 @@ func TestErrorCodeOrder(t *testing.T) {
 		{"EIO 3, unknown sid", "GET", "EIO=3&transport=polling&sid=nope", 400, codeUnknownSID},
 		{"EIO 3, open session", "GET", "EIO=3&transport=polling&sid=" + c.sid, 400, codeBadRequest},
 		{"no EIO, open session", "POST", "transport=polling&sid=" + c.sid, 400, codeBadRequest},
-	} {
+	})
+	assert.Equal(t, 1, s.srv.Count())
+	c.mustPost("4still")
+	assert.Equal(t, []string{"4still"}, c.getPackets(false))
+	assert.Equal(t, []string{"still"}, s.rec.messages(c.sid))
+}
+
+// errorCase is a request and the Engine.IO error it must get.
+type errorCase struct {
+	name, method, query string
+	status, code        int
+}
+
+// requireErrors sends each case's request (with a body unless a GET), as
+// a subtest, and requires its error.
+func (s *testServer) requireErrors(t *testing.T, cases []errorCase) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := s.with(t)
 			body := ""
@@ -331,8 +332,4 @@ func TestErrorCodeOrder(t *testing.T) {
 			requireError(t, s.mustDo(tc.method, tc.query, body, nil), tc.status, tc.code)
 		})
 	}
-	assert.Equal(t, 1, s.srv.Count())
-	c.mustPost("4still")
-	assert.Equal(t, []string{"4still"}, c.getPackets(false))
-	assert.Equal(t, []string{"still"}, s.rec.messages(c.sid))
 }
