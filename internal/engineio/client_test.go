@@ -442,6 +442,19 @@ func (c *pollClient) getCtx(ctx context.Context) (response, error) {
 	return c.s.do(ctx, "GET", c.query(), nil, nil)
 }
 
+// getPending starts a long-poll and returns once the server holds it (or
+// the session is gone); its response comes on the channel.
+func (c *pollClient) getPending() <-chan response {
+	c.t.Helper()
+	got := make(chan response, 1)
+	go func() {
+		res, _ := c.getCtx(context.Background())
+		got <- res
+	}()
+	waitPending(c.t, c.s, c.sid)
+	return got
+}
+
 // post sends a payload.
 func (c *pollClient) post(body string) response {
 	c.t.Helper()

@@ -62,12 +62,7 @@ func TestPollingGetWaitsForData(t *testing.T) {
 	c := s.handshake()
 	sess := s.srv.Session(c.sid)
 	assert.False(t, sess.Writable())
-	got := make(chan response, 1)
-	go func() {
-		res, _ := c.getCtx(context.Background())
-		got <- res
-	}()
-	eventually(t, time.Second, sess.Writable, "a pending GET makes the session writable")
+	got := c.getPending()
 	select {
 	case res := <-got:
 		t.Fatalf("GET returned early: %q", res.body)
@@ -207,13 +202,7 @@ func TestCloseWhileGetWaits(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, quietConfig(), nil)
 	c := s.handshake()
-	sess := s.srv.Session(c.sid)
-	got := make(chan response, 1)
-	go func() {
-		res, _ := c.getCtx(context.Background())
-		got <- res
-	}()
-	eventually(t, time.Second, sess.Writable, "GET pending")
+	got := c.getPending()
 	c.mustPost("4bye\x1e1\x1e4never")
 	res := <-got
 	assert.Equal(t, 200, res.status)

@@ -16,14 +16,7 @@ func TestShutdownDuringLongPoll(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, quietConfig(), nil) // PingTimeout 10 s
 	c := s.handshake()
-	got := make(chan response, 1)
-	go func() { got <- c.get() }()
-	eventually(t, time.Second, func() bool {
-		sess := s.srv.Session(c.sid)
-		sess.mu.Lock()
-		defer sess.mu.Unlock()
-		return sess.polling
-	}, "GET waiting")
+	got := c.getPending()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -54,21 +47,16 @@ func TestShutdownDuringProbe(t *testing.T) {
 			t.Parallel()
 			s := newTestServer(t, quietConfig(), nil) // PingTimeout 10 s
 			c := s.handshake()
-			got := make(chan response, 1)
+			var waiting <-chan response
 			if pending {
-				go func() { got <- c.get() }()
-				eventually(t, time.Second, func() bool {
-					sess := s.srv.Session(c.sid)
-					sess.mu.Lock()
-					defer sess.mu.Unlock()
-					return sess.polling
-				}, "GET waiting")
+				waiting = c.getPending()
 			}
 			ws := c.probe()
 			if pending {
 				// The probe answers the waiting GET with a noop.
-				assert.Equal(t, "6", (<-got).body)
+				assert.Equal(t, "6", (<-waiting).body)
 			}
+			got := make(chan response, 1)
 			go func() { got <- c.get() }() // the client polls until it sends 5
 			time.Sleep(50 * time.Millisecond)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

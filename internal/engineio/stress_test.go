@@ -77,12 +77,7 @@ func oneSession(t *testing.T, s, sPing *testServer, i int) {
 		c := s.handshake()
 		c.mustPost("4a")
 		assert.Equal(t, "4a", c.get().body) // the echo
-		got := make(chan response, 1)
-		go func() {
-			res, _ := c.getCtx(context.Background())
-			got <- res
-		}()
-		waitPending(t, s, c.sid)
+		got := c.getPending()
 		c.post("1")
 		res := <-got
 		assert.Equal(t, "6", res.body)
@@ -101,13 +96,8 @@ func oneSession(t *testing.T, s, sPing *testServer, i int) {
 		s.rec.waitClosed(t, c.sid, 2*time.Second)
 	case 2: // polling; the server closes while a GET waits
 		c := s.handshake()
-		got := make(chan response, 1)
-		go func() {
-			res, _ := c.getCtx(context.Background())
-			got <- res
-		}()
 		sess := s.srv.Session(c.sid)
-		waitPending(t, s, c.sid)
+		got := c.getPending()
 		sess.Close("server")
 		res := <-got
 		assert.Equal(t, "1", res.body)
@@ -141,7 +131,7 @@ func oneSession(t *testing.T, s, sPing *testServer, i int) {
 }
 
 // waitPending waits until a GET waits on the session (or it is gone).
-func waitPending(t *testing.T, s *testServer, sid string) {
+func waitPending(t testing.TB, s *testServer, sid string) {
 	t.Helper()
 	eventually(t, 2*time.Second, func() bool {
 		sess := s.srv.Session(sid)

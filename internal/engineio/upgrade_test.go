@@ -50,12 +50,7 @@ func TestUpgrade(t *testing.T) {
 
 	// A GET waits; the probe answers it with a noop, promptly.
 	sess := s.srv.Session(c.sid)
-	got := make(chan response, 1)
-	go func() {
-		res, _ := c.getCtx(context.Background())
-		got <- res
-	}()
-	eventually(t, time.Second, sess.Writable, "GET pending")
+	got := c.getPending()
 	start := time.Now()
 	ws := c.probe()
 	select {
@@ -366,17 +361,7 @@ func TestPollRacingUpgradePacket(t *testing.T) {
 	s := newTestServer(t, quietConfig(), nil)
 	c := s.handshake()
 	ws := c.probe()
-	got := make(chan response, 1)
-	go func() {
-		res, _ := c.getCtx(context.Background())
-		got <- res
-	}()
-	eventually(t, time.Second, func() bool {
-		sess := s.srv.Session(c.sid)
-		sess.mu.Lock()
-		defer sess.mu.Unlock()
-		return sess.polling
-	}, "GET arrived")
+	got := c.getPending()
 	ws.mustSend("5")
 	requireError(t, <-got, 400, codeBadRequest)
 	ws.mustSend("4hello")
@@ -449,12 +434,7 @@ func TestUpgradeWithoutProbe(t *testing.T) {
 	s := newTestServer(t, quietConfig(), nil)
 	c := s.handshake()
 	sess := s.srv.Session(c.sid)
-	got := make(chan response, 1)
-	go func() {
-		res, _ := c.getCtx(context.Background())
-		got <- res
-	}()
-	eventually(t, time.Second, sess.Writable, "GET pending")
+	got := c.getPending()
 	ws := s.mustDialWS("EIO=4&transport=websocket&sid=" + c.sid)
 	ws.mustSend("5")
 	select {
