@@ -85,6 +85,7 @@ var jsonSeeds = []string{
 	`{"_placeholder":true,"num":0,"num":0}`, `[{"_placeholder":true,"num":0},{"_placeholder":true,"num":0}]`,
 	`{"data":{"_placeholder":true,"num":0},"name":"x","more":[{"_placeholder":true,"num":1}]}`,
 	strings.Repeat("[", 101) + strings.Repeat("]", 101), `["\ud800", "\xff"]`,
+	strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth), // accepted, but too deep as an argument
 }
 
 type fuzzTarget struct {
@@ -125,6 +126,15 @@ func FuzzBinaryReconstruction(f *testing.F) {
 		}
 		if !reflect.DeepEqual(v, x) {
 			t.Fatalf("Unmarshal(*any) = %#v, Value = %#v", x, v)
+		}
+		// A value received in a packet sits inside the arguments array, so
+		// it is nested at most MaxDepth-1 deep; one at exactly MaxDepth is
+		// accepted on its own but cannot travel as an argument.
+		if _, err := SplitArray(append(append([]byte("["), data...), ']')); err != nil {
+			if !strings.Contains(err.Error(), "nested too deeply") {
+				t.Fatalf("accepted %q fails as an argument: %v", data, err)
+			}
+			return
 		}
 		// Re-emitting through Raw keeps the value, binary included.
 		out, outAtts, err := MarshalArgs(Raw{JSON: data, Attachments: atts})
