@@ -343,6 +343,8 @@ func TestOversizePost(t *testing.T) {
 		c := s.handshake()
 		res := c.post("4" + strings.Repeat("x", 100))
 		assert.Equal(t, 413, res.status)
+		assert.Empty(t, res.body, "an empty 413, as the reference server answers")
+		assert.Empty(t, res.header.Get("Content-Type"))
 		assert.Equal(t, ReasonTransportError, s.rec.waitClosed(t, c.sid, time.Second))
 		assert.Empty(t, s.rec.messages(c.sid), "nothing of an oversize payload is delivered")
 		requireError(t, c.get(), 400, codeUnknownSID)
@@ -357,6 +359,7 @@ func TestOversizePost(t *testing.T) {
 		fmt.Fprintf(conn, "POST /engine.io/?%s HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n4abc", c.query())
 		res := readResponse(t, conn, 2*time.Second)
 		assert.Equal(t, 413, res.status)
+		assert.Empty(t, res.body)
 		assert.Equal(t, ReasonTransportError, s.rec.waitClosed(t, c.sid, time.Second))
 	})
 
