@@ -89,7 +89,10 @@
 // hijacked from net/http and are not subject to those timeouts; ServeHTTP
 // returns as soon as a WebSocket is established, and the connection goes on
 // on goroutines of its own (so middleware that times requests sees the
-// handshake only).
+// handshake only). Values an HTTP middleware in front of the server puts in
+// the handshake request's context (a signed-in user, a request id) are in
+// Socket.Context, which is cancelled when the socket disconnects, not when
+// that request ends.
 //
 // With several servers behind a load balancer, polling clients need sticky
 // sessions (all requests of one session must reach the same server), or

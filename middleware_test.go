@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -486,4 +487,59 @@ func TestShutdown(t *testing.T) {
 	// No new connection is accepted.
 	_, err := client.Dial(ctx(t), ts.URL, dialOpts())
 	assert.Error(t, err)
+}
+
+// userKey is the context key of the signed-in user that the HTTP middleware
+// of TestContextFromHTTPMiddleware sets.
+type userKey struct{}
+
+func TestContextFromHTTPMiddleware(t *testing.T) {
+	t.Parallel()
+	srv := socketio.New(socketio.Config{})
+	// What apps put in front of their handlers: a middleware that signs
+	// the request's user in and puts it in the request's context.
+	signIn := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			user := r.Header.Get("X-User")
+			if user == "" {
+				http.Error(w, "who are you?", http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+		})
+	}
+	ts := httptest.NewServer(signIn(srv))
+	defer func() {
+		srv.Shutdown(context.Background())
+		ts.Close()
+	}()
+
+	userOf := func(ctx context.Context) string { u, _ := ctx.Value(userKey{}).(string); return u }
+	seen := make(chan string, 4)
+	ns := srv.Of("/")
+	ns.Use(func(s *socketio.Socket) error {
+		seen <- "middleware " + userOf(s.Context())
+		return nil
+	})
+	ns.OnConnect(func(s *socketio.Socket) { seen <- "connect " + userOf(s.Context()) })
+	socketio.Handle(ns, reqName, func(ctx context.Context, s *socketio.Socket, _ string) (string, error) {
+		return userOf(ctx), ctx.Err()
+	})
+	for i, tr := range [][]string{{"polling"}, {"websocket"}, nil} {
+		user := fmt.Sprintf("ann%d", i)
+		s, err := client.Connect(ctx(t), ts.URL, &client.Options{Transports: tr, NoReconnect: true,
+			Header: http.Header{"X-User": {user}}})
+		require.NoError(t, err, tr)
+		assert.Equal(t, "middleware "+user, wait(t, seen, "middleware"), tr)
+		assert.Equal(t, "connect "+user, wait(t, seen, "connect"), tr)
+		if tr == nil {
+			require.Eventually(t, func() bool { return s.Conn().Transport() == "websocket" }, 5*time.Second, time.Millisecond)
+		}
+		// Long after the handshake request ended, the context has its
+		// values and is not cancelled.
+		name, err := client.EmitWithAck(ctx(t), s, reqName, "")
+		require.NoError(t, err, tr)
+		assert.Equal(t, user, name, tr)
+		s.Disconnect()
+	}
 }

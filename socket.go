@@ -79,7 +79,7 @@ type Socket struct {
 
 func newSocket(ns *Namespace, c *conn, auth json.RawMessage) *Socket {
 	req := c.sess.Request()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(req.Context()) // the handshake's values, never cancelled
 	return &Socket{
 		id:   engineio.NewID(),
 		ns:   ns,
@@ -123,7 +123,12 @@ func (s *Socket) DecodeAuth(v any) error {
 	return json.Unmarshal(s.hs.Auth, v)
 }
 
-// Context returns a context cancelled when the socket disconnects.
+// Context returns a context cancelled when the socket disconnects. It
+// carries the values of the handshake request's context: what an HTTP
+// middleware in front of the server put there (a signed-in user, a request
+// id, a trace) is there for namespace middlewares and handlers. For a
+// connection that upgrades from long-polling, the handshake is its first
+// request.
 func (s *Socket) Context() context.Context { return s.ctx }
 
 // Transport returns the transport the connection uses now: "polling" or

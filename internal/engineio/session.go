@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -86,11 +87,13 @@ type Session struct {
 }
 
 // handshakeRequest is what is kept of a handshake request once it is
-// served: its method, URL, headers, host, remote address and TLS state,
-// without the body, the context or the rest of what net/http made for it.
-// A session keeps it, and so does x/net for a WebSocket.
+// served: its method, URL, headers, host, remote address, TLS state and
+// the values of its context (what an HTTP middleware in front of the
+// server put there), without the body, the context's cancellation (the
+// request is over, the session is not) or the rest of what net/http made
+// for it. A session keeps it, and so does x/net for a WebSocket.
 func handshakeRequest(r *http.Request) *http.Request {
-	return &http.Request{
+	kept := &http.Request{
 		Method:     r.Method,
 		URL:        r.URL,
 		Proto:      r.Proto,
@@ -102,6 +105,7 @@ func handshakeRequest(r *http.Request) *http.Request {
 		RequestURI: r.RequestURI,
 		TLS:        r.TLS,
 	}
+	return kept.WithContext(context.WithoutCancel(r.Context()))
 }
 
 // forgetRequest empties r, made by handshakeRequest, of everything but its
@@ -129,7 +133,8 @@ func newSession(srv *Server, req *http.Request, transport string) *Session {
 func (s *Session) ID() string { return s.id }
 
 // Request returns the handshake request: its method, URL, headers, host,
-// remote address and TLS state. Its body is not available.
+// remote address and TLS state, and a context with the values of the
+// request's context but never cancelled. Its body is not available.
 func (s *Session) Request() *http.Request { return s.req }
 
 // Done returns a channel closed when the session closes.
