@@ -563,10 +563,11 @@ func (s *Session) onPacket(p decodedPacket, loan *Loan) error {
 	case TypeClose:
 		s.closeNow(ReasonTransportClose, true)
 		return errStop
-	case TypeNoop:
+	case TypeNoop, TypeOpen, TypeUpgrade:
+		// A client sends open never and upgrade only to end an upgrade
+		// (see probe); outside of one, the reference server ignores both.
 	default:
-		// A client never sends open, ping (v4 heartbeats come from the
-		// server) or upgrade outside of an upgrade.
+		// A ping: v4 heartbeats come from the server.
 		return invalid("unexpected packet type %q from client", p.typ)
 	}
 	return nil

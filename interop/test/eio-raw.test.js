@@ -99,6 +99,14 @@ test("an unsolicited pong and a noop are ignored; a ping from the client ends th
   engineError(await poll(sid), 400, 1);
 });
 
+test("open and upgrade packets outside an upgrade are ignored", async () => {
+  const sid = await session();
+  assert.equal((await push(sid, "0")).body, "ok");
+  assert.equal((await push(sid, "5\x1e0{}")).body, "ok");
+  assert.equal((await push(sid, '421["whoami"]')).body, "ok");
+  assert.match((await pollFor(sid, "431"))[0], /^431\[\{/);
+});
+
 test("an application/octet-stream POST gets 400 and ends the session", async () => {
   const sid = await session();
   const res = await push(sid, '421["whoami"]', { headers: { "Content-Type": "application/octet-stream" } });
