@@ -51,7 +51,7 @@ func FuzzPost(f *testing.F) {
 			case TypeClose:
 				closes = true
 				return errStop
-			case TypePong, TypeNoop:
+			case TypePong, TypeNoop, TypeOpen, TypeUpgrade: // ignored, as on Node
 			default:
 				return invalid("type")
 			}
