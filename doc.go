@@ -106,6 +106,6 @@
 // server, and their connections closed cleanly (clients then reconnect by
 // themselves, as after the Node server's close()). Calling it from
 // http.Server.RegisterOnShutdown works too, but by then the listener is
-// closed: a polling client without a pending request is only let go when
-// Shutdown's ctx ends.
+// closed: a polling client without a pending request cannot collect its
+// goodbye, and is closed after a second (so is one that has gone away).
 package socketio

@@ -245,8 +245,10 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 // (see the example), or before http.Server.Shutdown. A long-polling client
 // collects its goodbye with a request of its own, which a closed listener
 // no longer accepts: with RegisterOnShutdown, such a client gets its
-// disconnect only if it has a poll pending, and its session then ends after
-// PingTimeout, or when ctx ends. Calling Shutdown first avoids that wait.
+// disconnect only if it has a poll pending. A long-polling client that has
+// not come for its goodbye within a second is taken to be gone and closed
+// then; it reconnects when it finds its session unknown. Calling Shutdown
+// first lets the clients that are there collect it.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.RLock()
 	nsps := make([]*Namespace, 0, len(s.nsps))

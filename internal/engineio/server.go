@@ -406,23 +406,31 @@ func (s *Server) remove(sess *Session) {
 	s.mu.Unlock()
 }
 
+// shutdownPollGrace is how long Shutdown waits for a long-polling client
+// with no GET waiting to come for its close packet. A client that is there
+// polls again within a round trip; one that has not in this time is gone
+// (a closed tab, a phone asleep), or cannot reach a server whose listener
+// is closed, and would otherwise hold Shutdown for PingTimeout.
+const shutdownPollGrace = time.Second
+
 // Shutdown stops accepting sessions, closes every open session gracefully
 // (what is queued is flushed first) and waits until all are gone or ctx ends;
-// then it closes what remains at once and returns ctx's error. "Gone" means
-// removed from the server: an OnClose may still be running when Shutdown
-// returns (one due while a callback runs waits for that callback, which
-// may be the caller of Shutdown).
+// then it closes what remains at once and returns ctx's error. A session
+// on long-polling whose client has not come for its close packet within a
+// second is closed then: its client is gone, or will find the session
+// unknown and reconnect, as after any restart. "Gone" means removed from
+// the server: an OnClose may still be running when Shutdown returns (one
+// due while a callback runs waits for that callback, which may be the
+// caller of Shutdown).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutdown = true
-	all := make([]*Session, 0, len(s.sessions))
-	for _, sess := range s.sessions {
-		all = append(all, sess)
-	}
 	s.mu.Unlock()
-	for _, sess := range all {
+	for _, sess := range s.all() {
 		sess.Close(ReasonShutdown)
 	}
+	grace := time.NewTimer(shutdownPollGrace)
+	defer grace.Stop()
 	for {
 		s.mu.Lock()
 		n, ch := len(s.sessions), s.changed
@@ -432,19 +440,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		select {
 		case <-ch:
-		case <-ctx.Done():
-			s.mu.Lock()
-			all = all[:0]
-			for _, sess := range s.sessions {
-				all = append(all, sess)
+		case <-grace.C:
+			for _, sess := range s.all() {
+				if sess.pollingIdle() {
+					sess.closeNow(ReasonShutdown, false)
+				}
 			}
-			s.mu.Unlock()
-			for _, sess := range all {
+		case <-ctx.Done():
+			for _, sess := range s.all() {
 				sess.closeNow(ReasonShutdown, false)
 			}
 			return ctx.Err()
 		}
 	}
+}
+
+// all returns the open sessions.
+func (s *Server) all() []*Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		all = append(all, sess)
+	}
+	return all
 }
 
 func newID() string {

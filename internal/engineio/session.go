@@ -364,6 +364,14 @@ func (s *Session) Close(reason string) {
 	s.mu.Unlock()
 }
 
+// pollingIdle reports whether the session is on long-polling with no GET
+// in progress.
+func (s *Session) pollingIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport == Polling && !s.polling
+}
+
 // closeNow closes the session at once: the queue is dropped, waiters are
 // released, OnClose runs. It is idempotent. noop selects what a pending GET
 // receives: a noop (the client asked to close) or a close packet.

@@ -76,3 +76,33 @@ func TestShutdownDuringProbe(t *testing.T) {
 		})
 	}
 }
+
+// Shutdown with a long-polling client that has no GET waiting: one that
+// comes back within shutdownPollGrace gets the close packet; one that does
+// not (a closed tab) is closed then, and Shutdown does not wait PingTimeout
+// for it.
+func TestShutdownPollingClientAway(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, quietConfig(), nil) // PingTimeout 10 s
+	back, gone := s.handshake(), s.handshake()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- s.srv.Shutdown(ctx) }()
+
+	time.Sleep(shutdownPollGrace / 4)
+	assert.Equal(t, "1", back.get().body, "a client that polls again gets the close packet")
+	assert.Equal(t, ReasonShutdown, s.rec.waitClosed(t, back.sid, time.Second))
+
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown waits for a client that is gone")
+	}
+	assert.GreaterOrEqual(t, time.Since(start), shutdownPollGrace)
+	assert.Equal(t, ReasonShutdown, s.rec.waitClosed(t, gone.sid, time.Second))
+	requireError(t, gone.get(), 400, codeUnknownSID)
+	assert.Equal(t, 0, s.srv.Count())
+}
