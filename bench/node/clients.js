@@ -3,7 +3,7 @@
 // what that costs the server. A check beside the issue's scenarios, which
 // use the Go load generator over raw WebSocket frames:
 //
-//   node bench/node/clients.js URL PID [TRANSPORT] [N] [CONCURRENCY]
+//   node bench/node/clients.js URL PID [TRANSPORT] [N] [CONCURRENCY] [LOOP_SECONDS]
 //
 // TRANSPORT is "default" (polling, then the upgrade to WebSocket, as
 // browsers connect by default), "websocket" or "polling". N clients
@@ -13,6 +13,13 @@
 // all are held, and server CPU per echo ack. CPU and RSS are read from
 // /proc/PID (Linux). Start the server fresh for the RSS figure: a process
 // that has already served reuses its memory.
+//
+// With LOOP_SECONDS, the echo phase is a closed loop instead, as in the
+// load generator's echo scenario: every client emits its next echo as
+// soon as the last ack came, 1 s of warm-up, then LOOP_SECONDS measured.
+// Printed: acks/s, latency p50/p99/p99.9 and server CPU per ack. E.g.
+//
+//   node bench/node/clients.js http://127.0.0.1:3000 PID websocket 50 50 5
 //
 // socket.io-client comes from interop/node_modules (npm ci --prefix
 // interop). The client is the bottleneck here (one Node process), so
@@ -34,6 +41,7 @@ if (!url || !pid) {
 const N = Number(n);
 const C = Number(conc);
 const echoes = 10;
+const loopSecs = Number(process.argv[7] || 0);
 
 // cpu returns the server's user+system CPU time in µs (clock ticks of 10 ms).
 function cpu() {
@@ -84,6 +92,12 @@ async function main() {
   const held = (rss() - rss0) / N;
 
   const payload = { user: "ann", text: "hello, world", n: 12345, tags: ["a", "b", "c"] };
+  if (loopSecs > 0) {
+    await echoLoop(sockets, payload);
+    for (const s of sockets) s.close();
+    await sleep(300);
+    return;
+  }
   const cpu1 = cpu();
   await Promise.all(
     sockets.map(async (s) => {
@@ -100,6 +114,38 @@ async function main() {
   );
   for (const s of sockets) s.close();
   await sleep(300);
+}
+
+// echoLoop runs the closed loop of LOOP_SECONDS (see the top) and prints
+// its figures.
+async function echoLoop(sockets, payload) {
+  let running = true;
+  let measuring = false;
+  const lat = []; // µs, of the acks that came while measuring
+  const loops = sockets.map(async (s) => {
+    while (running) {
+      const t = process.hrtime.bigint();
+      await s.timeout(10000).emitWithAck("echo", payload);
+      if (measuring) lat.push(Number(process.hrtime.bigint() - t) / 1000);
+    }
+  });
+  await sleep(1000);
+  measuring = true;
+  const cpu0 = cpu();
+  const t0 = process.hrtime.bigint();
+  await sleep(loopSecs * 1000);
+  measuring = false;
+  const used = cpu() - cpu0;
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  running = false;
+  await Promise.all(loops);
+  lat.sort((a, b) => a - b);
+  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))].toFixed(0);
+  console.log(
+    `${transport}: ${sockets.length} clients in a closed loop: ${(lat.length / secs).toFixed(0)} acks/s, ` +
+      `latency p50 ${q(0.5)} µs, p99 ${q(0.99)} µs, p99.9 ${q(0.999)} µs, ` +
+      `server CPU ${(used / lat.length).toFixed(1)} µs per ack`,
+  );
 }
 
 main().then(
