@@ -272,3 +272,46 @@ func TestWSInResumed(t *testing.T) {
 	require.True(t, in.busy)
 	require.Equal(t, 0, in.quick)
 }
+// A busy reader sees the end of a connection that comes right after the
+// last bytes. The runtime's poller merges the two readiness events when the
+// second arrives before the reader has run, and a read that returns the
+// bytes does not report the end: the reader must read again before it
+// waits, or it waits for ever (until the heartbeat gives up).
+func TestWSInEndRightAfterBytes(t *testing.T) {
+	for i := range 300 {
+		server, client := tcpPair(t)
+		br, in := newWSIn(server)
+		in.canPark, in.busy, in.parkAfter = true, true, time.Hour
+		in.done = make(chan struct{})
+		client.Write([]byte("a"))
+		require.False(t, in.wait())
+		_, err := br.ReadByte()
+		require.NoError(t, err)
+
+		ended := make(chan error, 1)
+		go func() {
+			if in.wait() {
+				ended <- errors.New("idle")
+				return
+			}
+			if _, err := br.ReadByte(); err != nil {
+				ended <- err
+				return
+			}
+			in.wait()
+			_, err := br.ReadByte()
+			ended <- err
+		}()
+		time.Sleep(time.Duration(i%3) * 100 * time.Microsecond)
+		client.Write([]byte("b"))
+		client.Close()
+		select {
+		case err := <-ended:
+			require.ErrorIs(t, err, io.EOF, "round %d", i)
+		case <-time.After(5 * time.Second):
+			in.conn.SetReadDeadline(time.Now()) // let the reader go
+			t.Fatalf("round %d: the end after the last bytes was not seen", i)
+		}
+		server.Close()
+	}
+}
