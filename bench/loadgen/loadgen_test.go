@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -76,6 +77,38 @@ func TestEchoDrivers(t *testing.T) {
 			assert.Empty(t, r.Notes, "no bad acks, no failed clients")
 			assert.Greater(t, r.Values["echo.rate"], 100.0)
 			assert.Greater(t, r.Values["echo.p99"], 0.0)
+			if runtime.GOOS == "linux" {
+				assert.Contains(t, r.Values, "echo.wait", "the server's wait for a CPU is read")
+				assert.GreaterOrEqual(t, r.Values["echo.wait"], 0.0)
+			}
 		})
 	}
+}
+
+// SchedWait reads a process's threads' time waiting for a CPU, which only
+// grows, and fails for a process that does not exist.
+func TestSchedWait(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc/<pid>/task/*/schedstat is Linux's")
+	}
+	w0, err := SchedWait(os.Getpid())
+	require.NoError(t, err)
+	// Keep more threads busy than there are CPUs for a moment.
+	stop := time.Now().Add(50 * time.Millisecond)
+	done := make(chan struct{})
+	for range 2 * runtime.NumCPU() {
+		go func() {
+			for time.Now().Before(stop) {
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range 2 * runtime.NumCPU() {
+		<-done
+	}
+	w1, err := SchedWait(os.Getpid())
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, w1, w0)
+	_, err = SchedWait(1 << 30)
+	assert.Error(t, err)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -76,4 +77,35 @@ func LoadAvg() string {
 func SelfCPU() time.Duration {
 	d, _ := CPUTime(os.Getpid())
 	return d
+}
+
+// SchedWait returns the time the threads of process pid have spent ready to
+// run but waiting for a CPU, summed over the threads it has now (the second
+// field of /proc/<pid>/task/<tid>/schedstat, in ns; Linux with schedstats).
+// Threads that exit take their share with them.
+func SchedWait(pid int) (time.Duration, error) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil {
+		return 0, err
+	}
+	if len(tasks) == 0 {
+		return 0, fmt.Errorf("no /proc/%d/task/*/schedstat", pid)
+	}
+	var sum time.Duration
+	for _, name := range tasks {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue // the thread has exited
+		}
+		f := bytes.Fields(b)
+		if len(f) < 2 {
+			return 0, fmt.Errorf("unexpected %s", name)
+		}
+		ns, err := strconv.ParseInt(string(f[1]), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected %s", name)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
 }

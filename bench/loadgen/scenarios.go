@@ -160,16 +160,19 @@ func discardLoop(c *Client) {
 }
 
 type cpuMeter struct {
-	pid       int
-	srv0, lg0 time.Duration
-	srv1, lg1 time.Duration
-	t0, t1    time.Time
-	srvErr    error
+	pid          int
+	srv0, lg0    time.Duration
+	srv1, lg1    time.Duration
+	wait0, wait1 time.Duration // the server's threads' time waiting for a CPU
+	waitErr      error
+	t0, t1       time.Time
+	srvErr       error
 }
 
 func startCPU(pid int) *cpuMeter {
 	m := &cpuMeter{pid: pid}
 	m.srv0, m.srvErr = CPUTime(pid)
+	m.wait0, m.waitErr = SchedWait(pid)
 	m.lg0 = SelfCPU()
 	m.t0 = time.Now()
 	return m
@@ -182,7 +185,19 @@ func (m *cpuMeter) stop() {
 	if m.srvErr == nil {
 		m.srvErr = err
 	}
+	if m.waitErr == nil {
+		m.wait1, m.waitErr = SchedWait(m.pid)
+	}
 	m.lg1 = SelfCPU()
+}
+
+// waitPerOp returns the server's time waiting for a CPU per op, in µs, and
+// whether it could be read.
+func (m *cpuMeter) waitPerOp(ops float64) (float64, bool) {
+	if ops <= 0 || m.waitErr != nil {
+		return 0, false
+	}
+	return float64(m.wait1-m.wait0) / 1e3 / ops, true
 }
 
 // perOp returns server and load-generator CPU per op, in µs.
@@ -324,6 +339,9 @@ func Echo(ctx context.Context, t Target, clients int, warm, dur time.Duration, p
 	r.set("echo.p999", pct(all, 0.999)/us)
 	r.set("echo.cpu", srv)
 	r.set("echo.lgcpu", lg)
+	if w, ok := m.waitPerOp(n); ok {
+		r.set("echo.wait", w)
+	}
 	if bad > 0 {
 		r.notef("%d acks did not carry the payload back", bad)
 	}

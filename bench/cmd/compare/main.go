@@ -128,6 +128,7 @@ var metrics = []metric{
 	{key: "echo.p99", label: "echo latency p99", unit: "µs", target: "<= 1x", ok: atMost(1)},
 	{key: "echo.p999", label: "echo latency p99.9", unit: "µs"},
 	{key: "echo.cpu", label: "server CPU per echo ack", unit: "µs", target: "<= 0.6x", ok: atMost(0.6)},
+	{key: "echo.wait", label: "server threads' time waiting for a CPU, per echo ack", unit: "µs"},
 	{key: "echorate.p50", label: "echo at a fixed 15k/s: latency p50", unit: "µs"},
 	{key: "echorate.p99", label: "echo at a fixed 15k/s: latency p99", unit: "µs"},
 	{key: "echorate.p999", label: "echo at a fixed 15k/s: latency p99.9", unit: "µs"},
