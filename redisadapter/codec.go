@@ -571,7 +571,12 @@ func (d *msgpackDecoder) read(n int) (string, error) {
 	return d.src[off : off+n], nil
 }
 
-// key turns a map key into an object key, as JavaScript would.
+// key turns a map key into an object key, as JavaScript does (notepack.io
+// assigns value[key]): String(key). An object is "[object Object]" and an
+// array the join of its elements with commas, so the key costs no more
+// than the value it comes from. (Writing such keys as JSON, as this once
+// did, escaped a nested key's quotes again at every level: twice as long
+// per level of maps used as keys of maps.)
 func (v *value) key() string {
 	switch v.kind {
 	case kString, kBinary:
@@ -584,8 +589,28 @@ func (v *value) key() string {
 		return "null"
 	case kUndefined:
 		return "undefined"
+	case kArray:
+		return string(v.appendJoined(nil))
 	}
-	return string(v.appendJSON(nil, nil))
+	return "[object Object]"
+}
+
+// appendJoined appends Array.prototype.join(",") of array v: null and
+// undefined elements are empty, arrays are joined in turn.
+func (v *value) appendJoined(dst []byte) []byte {
+	for i := range v.arr {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		switch e := &v.arr[i]; e.kind {
+		case kNull, kUndefined:
+		case kArray:
+			dst = e.appendJoined(dst)
+		default:
+			dst = append(dst, e.key()...)
+		}
+	}
+	return dst
 }
 
 // extValue decodes the extensions notepack.io knows: a timestamp (-1) is a

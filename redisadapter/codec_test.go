@@ -199,3 +199,34 @@ func FuzzDecodeMsgpack(f *testing.F) {
 		}
 	})
 }
+
+// A map key that is not a string becomes String(key), as in Node, where
+// notepack.io assigns value[key]. The bytes are Node's own: notepack.io
+// encoding of the keys {}, [1,[2,null],"a"], null, true, 1.5 and
+// Buffer("hi"), and the JSON is what Node printed for its decoding.
+func TestCodecMapKeysAsJavaScript(t *testing.T) {
+	b, err := hex.DecodeString("86800193019202c0a16102c003c304cb3ff800000000000005c402686906")
+	require.NoError(t, err)
+	v, err := decodeMsgpack(string(b))
+	require.NoError(t, err)
+	assert.Equal(t, `{"[object Object]":1,"1,2,,a":2,"null":3,"true":4,"1.5":5,"hi":6}`, string(v.appendJSON(nil, nil)))
+}
+
+// Maps used as keys of maps, many levels deep, cost no more than their
+// bytes: each key is "[object Object]", not the JSON of the map below it,
+// escaped again at every level (which doubled per level: the fuzzer found
+// an input that ran the fuzzing worker out of memory).
+func TestCodecNestedMapKeys(t *testing.T) {
+	const depth = 24
+	var b []byte
+	for range depth {
+		b = append(b, 0x81) // a map of one entry, whose key is the next map
+	}
+	b = append(b, 0x81, 0xa1, 'k', 0x01) // the innermost map: {"k":1}
+	for range depth {
+		b = append(b, 0x01) // each level's value
+	}
+	v, err := decodeMsgpack(string(b))
+	require.NoError(t, err)
+	assert.Equal(t, `{"[object Object]":1}`, string(v.appendJSON(nil, nil)))
+}
