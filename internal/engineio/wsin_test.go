@@ -272,6 +272,7 @@ func TestWSInResumed(t *testing.T) {
 	require.True(t, in.busy)
 	require.Equal(t, 0, in.quick)
 }
+
 // A busy reader sees the end of a connection that comes right after the
 // last bytes. The runtime's poller merges the two readiness events when the
 // second arrives before the reader has run, and a read that returns the
