@@ -28,6 +28,11 @@ if ! (exec 3<>"/dev/tcp/${REDIS_ADDR%:*}/${REDIS_ADDR#*:}") 2>/dev/null; then
   for _ in $(seq 50); do (exec 3<>"/dev/tcp/${REDIS_ADDR%:*}/${REDIS_ADDR#*:}") 2>/dev/null && break; sleep 0.1; done
 fi
 
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './interop/node_modules/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt -l reports:"; echo "$unformatted"; exit 1
+fi
 echo "== go vet"
 go vet ./...
 echo "== go test -race ./..."
