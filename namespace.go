@@ -2,6 +2,8 @@ package socketio
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -273,11 +275,7 @@ func (ns *Namespace) members() []*Namespace {
 	}
 	ns.mu.RLock()
 	defer ns.mu.RUnlock()
-	out := make([]*Namespace, 0, len(ns.children))
-	for _, c := range ns.children {
-		out = append(out, c)
-	}
-	return out
+	return slices.Collect(maps.Values(ns.children))
 }
 
 // add makes so a member of ns, in the rooms a middleware had it join

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -459,11 +461,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) all() []*Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all := make([]*Session, 0, len(s.sessions))
-	for _, sess := range s.sessions {
-		all = append(all, sess)
-	}
-	return all
+	return slices.Collect(maps.Values(s.sessions))
 }
 
 func newID() string {
