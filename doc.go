@@ -63,6 +63,14 @@
 // 256 events, or Config.MaxBufferedBytes of them, behind, its connection
 // stops being read until they catch up.
 //
+// A socket is disconnected as soon as its client leaves, its connection
+// ends or the client breaks the protocol, even while some of its events
+// wait for their handlers: those still run, in order, and OnDisconnect
+// after them, but Socket.Connected then reports false and an emit to that
+// socket returns ErrDisconnected. (The Node server runs a handler's
+// synchronous part before it reads the next packet, so there it sees the
+// socket still connected.)
+//
 // Every emit queues bytes and returns at once. A broadcast encodes its
 // packet, and its WebSocket frames, once and queues the same bytes for
 // every recipient, without holding any lock while doing so; a client

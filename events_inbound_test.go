@@ -265,3 +265,46 @@ func TestPacketsAfterServerDisconnect(t *testing.T) {
 		})
 	}
 }
+
+// A socket is disconnected when its client leaves, even while its events
+// wait for a handler: they still run, in order, then OnDisconnect; they
+// see the socket disconnected, and what they emit to it fails with
+// ErrDisconnected.
+func TestEventsQueuedAtDisconnectStillRun(t *testing.T) {
+	release := make(chan struct{})
+	blocked := make(chan *Socket, 1)
+	got := make(chan string, 8)
+	rs := newRawServer(t, Config{}, func(s *Server) {
+		ns := s.Of("/")
+		ns.OnEvent("block", func(so *Socket, _ Args, _ Ack) {
+			blocked <- so
+			<-release
+		})
+		ns.OnEvent("later", func(so *Socket, _ Args, _ Ack) {
+			err := so.Emit("reply", 1)
+			got <- fmt.Sprintf("later connected=%v emit=%v", so.Connected(), errors.Is(err, ErrDisconnected))
+		})
+		ns.OnDisconnect(func(_ *Socket, reason string) { got <- "disconnect " + reason })
+	})
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			rs.t = t
+			c := rs.open(tr)
+			defer c.Close()
+			connect(t, c, "/", "")
+			require.NoError(t, c.SendText(`42["block"]`))
+			so := <-blocked
+			require.NoError(t, c.SendText(`42["later"]`, `41`))
+			eventually(t, 5*time.Second, func() bool { return !so.Connected() }, "the client's DISCONNECT is handled at once")
+			release <- struct{}{}
+			for _, want := range []string{"later connected=false emit=true", "disconnect " + ReasonClientDisconnect} {
+				select {
+				case g := <-got:
+					assert.Equal(t, want, g)
+				case <-time.After(5 * time.Second):
+					t.Fatalf("no %q", want)
+				}
+			}
+		})
+	}
+}

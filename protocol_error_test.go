@@ -15,10 +15,17 @@ import (
 // close. A long-polling client's next GET gets the close packet, not an
 // unknown session (which socket.io-client would report as "transport
 // error" instead of "transport close").
+//
+// The bad packet is sent once the handler has emitted: an event's handler
+// may run on the socket's own goroutine, after the reader has gone on to
+// the next packet (always over polling), and an emit made after the
+// disconnect is dropped.
 func TestProtocolErrorClosesGracefully(t *testing.T) {
+	emitted := make(chan struct{}, 1)
 	rs := newRawServer(t, Config{}, func(s *Server) {
 		s.Of("/").OnEvent("queue", func(s *Socket, _ Args, _ Ack) {
 			s.Emit("queued", 1)
+			emitted <- struct{}{}
 		})
 	})
 	for _, tr := range transports {
@@ -28,7 +35,12 @@ func TestProtocolErrorClosesGracefully(t *testing.T) {
 			defer c.Close()
 			id := connect(t, c, "/", "")
 			require.NoError(t, c.SendText(`42["queue"]`)) // its emit waits for the next GET
-			c.SendText(`42{"not":"an array"}`)            // refused, over polling
+			select {
+			case <-emitted:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the handler did not run")
+			}
+			c.SendText(`42{"not":"an array"}`) // refused, over polling
 			require.Equal(t, ReasonParseError, rs.waitReason(id, 5*time.Second))
 
 			if tr == tPolling {
