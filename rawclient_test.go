@@ -685,7 +685,7 @@ type healthy struct {
 	mu   sync.Mutex
 	want string        // the packet check waits for
 	got  chan struct{} // closed when it arrives
-	err  error         // why the session ended, once done is closed
+	err  error         // why the session ended: read it once done is closed
 }
 
 func (rs *rawServer) healthy(transport string) *healthy {
@@ -718,9 +718,7 @@ func (h *healthy) pump() {
 		}
 		f, err := h.c.Next(time.Minute) // polling: an aborted GET would close the session
 		if errors.Is(err, errClosed) {
-			h.mu.Lock()
-			h.err = err
-			h.mu.Unlock()
+			h.err = err // before done closes
 			return
 		}
 		if err != nil {
@@ -748,10 +746,7 @@ func (h *healthy) check() {
 	select {
 	case <-got:
 	case <-h.done:
-		h.mu.Lock()
-		err := h.err
-		h.mu.Unlock()
-		h.t.Fatalf("healthy client closed while waiting for its echo %d: %v", h.id, err)
+		h.t.Fatalf("healthy client closed while waiting for its echo %d: %v", h.id, h.err)
 	case <-time.After(5 * time.Second):
 		h.t.Fatalf("healthy client: no echo %d within 5s", h.id)
 	}
