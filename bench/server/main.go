@@ -9,8 +9,20 @@
 //
 // "stats" is for the load generator (connection count, disconnect reasons).
 // Flags: -max-buffered overrides Config.MaxBufferedBytes (0: the default),
-// -cpuprofile/-memprofile write pprof profiles on SIGINT/SIGTERM, -pprof
-// serves net/http/pprof on a separate address.
+// -procs sets how many Ps run Go code (see below), -cpuprofile/-memprofile
+// write pprof profiles on SIGINT/SIGTERM, -pprof serves net/http/pprof on a
+// separate address.
+//
+// The benchmarks run their load generator on the same machine, so by
+// default this server leaves it one CPU: it runs one P fewer than the
+// runtime would (at least one), as a Go service is given the share of a
+// machine it may use (GOMAXPROCS, or a container's CPU limit, which the
+// runtime reads). On two CPUs that is one P, as many threads as Node runs
+// JavaScript on. With a P per CPU, the server's threads and the load
+// generator's take turns on the same cores, and the kernel's time slices
+// show up in the latency tail (bench/README.md, thirteenth round).
+// -procs 0 keeps the runtime's default; an explicit $GOMAXPROCS is always
+// kept.
 package main
 
 import (
@@ -37,7 +49,9 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until exit")
 	memProfile := flag.String("memprofile", "", "write an allocation profile to this file at exit")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
+	procs := flag.Int("procs", -1, "Ps to run Go code on: -1 leaves one CPU to a load generator on the same machine (one P fewer than the runtime's default, at least 1), 0 keeps the runtime's default; $GOMAXPROCS, when set, wins")
 	flag.Parse()
+	setProcs(*procs)
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "3000"
@@ -106,7 +120,7 @@ func main() {
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
-	fmt.Printf("listening on %s\n", ln.Addr())
+	fmt.Printf("listening on %s (GOMAXPROCS %d, %d CPUs)\n", ln.Addr(), runtime.GOMAXPROCS(0), runtime.NumCPU())
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -124,4 +138,17 @@ func main() {
 	defer cancel()
 	srv.Shutdown(ctx)
 	hs.Close()
+}
+
+// setProcs applies -procs; see the package comment.
+func setProcs(procs int) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	switch {
+	case procs > 0:
+		runtime.GOMAXPROCS(procs)
+	case procs < 0:
+		runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)-1))
+	}
 }

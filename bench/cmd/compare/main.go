@@ -42,7 +42,7 @@ import (
 var (
 	rounds      = flag.Int("rounds", 3, "rounds; each runs every scenario on every server")
 	only        = flag.String("only", "", "comma-separated scenarios to run (idle,connect,echo,echorate,broadcast,slow); default all")
-	serversFlag = flag.String("servers", "go,node", "servers to compare, in the order of round 1: go, node, or a name given with -bin")
+	serversFlag = flag.String("servers", "go,go-allcpus,node", "servers to compare, in the order of round 1: go (bench/server as it runs by default: one CPU left to the load generator), go-allcpus (bench/server -procs 0: a P per CPU, the runtime's default), node, or a name given with -bin")
 	extraBins   = binFlag{}
 	goPort      = flag.Int("go-port", 3101, "port of the Go server")
 	nodePort    = flag.Int("node-port", 3102, "port of the Node server")
@@ -372,6 +372,8 @@ func main() {
 				args = append(args, "-cpuprofile", *goProfile)
 			}
 			return args, *goPort
+		case "go-allcpus":
+			return []string{goBin, "-max-buffered", strconv.FormatInt(*maxBuffered, 10), "-procs", "0"}, *goPort + 2
 		case "node":
 			return []string{"node", filepath.Join(root, "bench", "node", "server.js")}, *nodePort
 		}
