@@ -104,7 +104,11 @@ func main() {
 		ack(map[string]any{"conns": srv.ConnectionCount(), "disconnects": r})
 	})
 
-	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	// No TCP keep-alive probes: Engine.IO's heartbeat finds dead peers, and
+	// Node's server does not enable them either (it would cost four
+	// setsockopt calls per accepted connection).
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:"+port)
 	if err != nil {
 		log.Fatal(err)
 	}
