@@ -361,19 +361,21 @@ func main() {
 	}
 	names := strings.Split(*serversFlag, ",")
 	cmdFor := func(name string, round int) ([]string, int) {
+		goArgs := func(bin string, more ...string) []string {
+			return append([]string{bin, "-max-buffered", strconv.FormatInt(*maxBuffered, 10)}, more...)
+		}
 		if bin, ok := extraBins[name]; ok {
 			i := slices.Index(names, name)
-			return []string{bin, "-max-buffered", strconv.FormatInt(*maxBuffered, 10)}, *goPort + 10 + i
+			return goArgs(bin), *goPort + 10 + i
 		}
 		switch name {
 		case "go":
-			args := []string{goBin, "-max-buffered", strconv.FormatInt(*maxBuffered, 10)}
 			if *goProfile != "" && round == *rounds-1 {
-				args = append(args, "-cpuprofile", *goProfile)
+				return goArgs(goBin, "-cpuprofile", *goProfile), *goPort
 			}
-			return args, *goPort
+			return goArgs(goBin), *goPort
 		case "go-allcpus":
-			return []string{goBin, "-max-buffered", strconv.FormatInt(*maxBuffered, 10), "-procs", "0"}, *goPort + 2
+			return goArgs(goBin, "-procs", "0"), *goPort + 2
 		case "node":
 			return []string{"node", filepath.Join(root, "bench", "node", "server.js")}, *nodePort
 		}
